@@ -1,0 +1,56 @@
+# LLM Foundations: one entry point for learners, instructors and CI.
+#   make lab      set up .venv (first time only) and open the course in JupyterLab
+#   make test     lint, package tests, and every notebook checked against its stored outputs
+#   make execute  re-run every notebook in place in a clean kernel (after changing course_utils)
+#   make timings  re-run every notebook and record its run time for the chapter tables
+#   make bench    the performance benchmarks under bench/
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONSTRAINTS := requirements/constraints.txt
+# Elsewhere than this kind of machine, a plain torch pin may resolve to a CUDA build.
+# Point pip at PyTorch's CPU wheels with: make lab TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+TORCH_FLAGS := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
+STAMP := $(VENV)/.installed
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+PORT ?= 8888
+
+.PHONY: venv lab test lint format execute timings bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --constraint $(CONSTRAINTS) $(TORCH_FLAGS) torch
+	$(BIN)/python -m pip install --quiet --constraint $(CONSTRAINTS) --editable ".[lab,test]"
+	touch $@
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
+		--ServerApp.root_dir=notebooks $(ALLOW_ROOT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	$(BIN)/python -m pytest --durations=10
+
+execute: $(STAMP)
+	$(BIN)/python tools/execute_notebooks.py
+
+timings: $(STAMP)
+	$(BIN)/python tools/execute_notebooks.py --timings
+	$(BIN)/python tools/execute_notebooks.py notebooks/00_welcome.ipynb
+
+bench: $(STAMP)
+	@for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,141 @@
+"""One description of a decoder-only transformer, shared by chapters 1, 3 and 5.
+
+Chapter 1 counts the parameters, memory and compute of a :class:`ModelConfig`; chapter 3
+builds a PyTorch model from the same object; chapter 5 trains one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+NORMS = ("layernorm", "rmsnorm")
+MLPS = ("gelu", "swiglu")
+POSITION_EMBEDDINGS = ("learned", "rope")
+
+
+def swiglu_hidden_dim(
+    d_model: int, multiple_of: int = 256, ffn_dim_multiplier: float | None = None
+) -> int:
+    """Hidden width of a SwiGLU MLP the way Llama sizes it (chapters 1 and 3).
+
+    A GELU MLP of width 4·d has 8·d² weights. SwiGLU has three matrices instead of two, so
+    Shazeer (2020) shrinks the width to 2/3 · 4·d to keep the count the same; Llama then
+    optionally scales it (``ffn_dim_multiplier``) and rounds *up* to a multiple of
+    ``multiple_of`` for fast matrix kernels. Llama-2-7B: d=4096 → 11008.
+    """
+    if d_model <= 0:
+        raise ValueError(f"d_model must be positive, got {d_model}")
+    if multiple_of <= 0:
+        raise ValueError(f"multiple_of must be positive, got {multiple_of}")
+    hidden = int(2 * 4 * d_model / 3)
+    if ffn_dim_multiplier is not None:
+        if ffn_dim_multiplier <= 0:
+            raise ValueError(f"ffn_dim_multiplier must be positive, got {ffn_dim_multiplier}")
+        hidden = int(ffn_dim_multiplier * hidden)
+    return multiple_of * math.ceil(hidden / multiple_of)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The shape of a decoder-only transformer language model (chapter 1).
+
+    ``n_kv_heads`` below ``n_heads`` gives grouped-query attention (1 = multi-query);
+    ``d_ff`` defaults to 4·d_model for a GELU MLP and to :func:`swiglu_hidden_dim` for
+    SwiGLU; ``head_dim`` defaults to d_model // n_heads.
+    """
+
+    vocab_size: int
+    d_model: int
+    n_layers: int
+    n_heads: int
+    n_kv_heads: int | None = None
+    d_ff: int | None = None
+    max_seq_len: int = 1024
+    norm: str = "rmsnorm"
+    mlp: str = "swiglu"
+    pos_embedding: str = "rope"
+    tie_embeddings: bool = False
+    bias: bool = False
+    norm_eps: float = 1e-5
+    rope_theta: float = 10_000.0
+    head_dim: int | None = None
+    # Which of n_kv_heads, head_dim and d_ff were filled in from their defaults, so that
+    # replace(d_model=...) derives them again instead of keeping the old widths.
+    _derived: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        derived = tuple(n for n in ("n_kv_heads", "head_dim", "d_ff") if getattr(self, n) is None)
+        object.__setattr__(self, "_derived", derived)
+        for name in ("vocab_size", "d_model", "n_layers", "n_heads", "max_seq_len"):
+            _require_positive_int(name, getattr(self, name))
+        if self.n_kv_heads is None:
+            object.__setattr__(self, "n_kv_heads", self.n_heads)
+        _require_positive_int("n_kv_heads", self.n_kv_heads)
+        if self.n_heads % self.n_kv_heads != 0:
+            raise ValueError(
+                f"n_heads ({self.n_heads}) must be divisible by n_kv_heads ({self.n_kv_heads})"
+            )
+        if self.head_dim is None:
+            if self.d_model % self.n_heads != 0:
+                raise ValueError(
+                    f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
+                )
+            object.__setattr__(self, "head_dim", self.d_model // self.n_heads)
+        _require_positive_int("head_dim", self.head_dim)
+        _require_choice("norm", self.norm, NORMS)
+        _require_choice("mlp", self.mlp, MLPS)
+        _require_choice("pos_embedding", self.pos_embedding, POSITION_EMBEDDINGS)
+        if self.d_ff is None:
+            default = 4 * self.d_model if self.mlp == "gelu" else swiglu_hidden_dim(self.d_model)
+            object.__setattr__(self, "d_ff", default)
+        _require_positive_int("d_ff", self.d_ff)
+        for name in ("tie_embeddings", "bias"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        for name in ("norm_eps", "rope_theta"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if self.pos_embedding == "rope" and self.head_dim % 2 != 0:
+            raise ValueError(f"head_dim must be even for rotary embeddings, got {self.head_dim}")
+
+    @property
+    def n_query_groups(self) -> int:
+        """How many query heads share each key/value head."""
+        return self.n_heads // self.n_kv_heads
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready fields (used by checkpoints)."""
+        values = asdict(self)
+        values.pop("_derived")
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ModelConfig:
+        """Rebuild a config from :meth:`to_dict`'s output; unknown keys are an error."""
+        known = {f.name for f in fields(cls) if f.init}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown ModelConfig fields: {sorted(unknown)}")
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> ModelConfig:
+        """A copy with some fields changed, validated again.
+
+        Widths that were derived from defaults (``d_ff``, ``head_dim``, ``n_kv_heads``) are
+        derived again from the new values unless given.
+        """
+        rederive = {name: None for name in self._derived if name not in changes}
+        return replace(self, **rederive, **changes)
+
+
+def _require_positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _require_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")

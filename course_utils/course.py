@@ -1,0 +1,95 @@
+"""The course's table of contents, shared by the welcome notebook, the README and the tests."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import metadata, resources
+
+DISTRIBUTION = "llm-foundations"
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One numbered notebook of the course."""
+
+    number: int
+    notebook: str  # file name inside notebooks/
+    title: str
+    study_minutes: int  # time a learner should set aside, exercises included
+
+    @property
+    def solutions(self) -> str:
+        """File name of the chapter's solutions notebook inside notebooks/solutions/."""
+        return self.notebook.replace(".ipynb", "_solutions.ipynb")
+
+
+CHAPTERS: tuple[Chapter, ...] = (
+    Chapter(0, "00_welcome.ipynb", "Welcome: how this course works", 15),
+)
+
+
+def measured_runtimes() -> dict[str, float]:
+    """Seconds each notebook took to execute top to bottom on 2 CPU cores, as last measured.
+
+    Written by ``tools/measure_runtimes.py``; keys are notebook file names.
+    """
+    text = resources.files("course_utils").joinpath("data/runtimes.json").read_text()
+    return {name: float(seconds) for name, seconds in json.loads(text)["seconds"].items()}
+
+
+def chapter_table() -> str:
+    """A plain-text table of chapters with study time and measured run time (chapter 0)."""
+    runtimes = measured_runtimes()
+    header = f"{'#':>2}  {'chapter':<50} {'study':>7} {'runs in':>8}"
+    lines = [header, "-" * len(header)]
+    for chapter in CHAPTERS:
+        seconds = runtimes.get(chapter.notebook)
+        run = f"{seconds:.0f} s" if seconds is not None else "n/a"
+        lines.append(
+            f"{chapter.number:>2}  {chapter.title:<50} {chapter.study_minutes:>4} min {run:>8}"
+        )
+    return "\n".join(lines)
+
+
+def repository_url() -> str:
+    """The course's git repository, as declared once in ``pyproject.toml`` ([project.urls])."""
+    for entry in metadata.metadata(DISTRIBUTION).get_all("Project-URL") or []:
+        label, _, url = entry.partition(",")
+        if label.strip() == "Repository":
+            return url.strip()
+    raise RuntimeError(f"{DISTRIBUTION} declares no Repository URL in pyproject.toml")
+
+
+def colab_setup_cell() -> str:
+    """The first code cell of every notebook: on Colab it installs the course, elsewhere nothing."""
+    return (
+        "# On Google Colab, install the course package first; elsewhere this cell does nothing.\n"
+        "import sys\n"
+        "\n"
+        'if "google.colab" in sys.modules:\n'
+        f'    %pip install --quiet "{DISTRIBUTION} @ git+{repository_url()}"'
+    )
+
+
+def plot_chapter_times(ax=None):
+    """Bar chart of each chapter's study time beside its measured run time (chapter 0)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.2))
+    runtimes = measured_runtimes()
+    labels = [f"{c.number:02d}" for c in CHAPTERS]
+    study = [c.study_minutes for c in CHAPTERS]
+    run = [runtimes.get(c.notebook, 0.0) / 60 for c in CHAPTERS]
+    y = np.arange(len(CHAPTERS))
+    ax.barh(y - 0.2, study, height=0.4, label="time to study (min)")
+    ax.barh(y + 0.2, run, height=0.4, label="time to run all cells (min, 2 CPU cores)")
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("minutes")
+    ax.set_ylabel("chapter")
+    ax.set_title("Where your time goes: reading and thinking, not waiting")
+    ax.legend(loc="lower right")
+    return ax

@@ -1,0 +1,121 @@
+"""Reproducible set-up and an environment report (chapter 0).
+
+Every notebook starts with :func:`setup_notebook`, which seeds all random number
+generators and applies the course's figure style, so that a notebook gives the same
+numbers each time it runs in a fresh kernel.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+DEFAULT_SEED = 0
+
+#: The settings under which the stored notebook outputs are made (``make execute``) and
+#: compared (``make test``). One thread makes float32 reductions add up in the same order
+#: on every machine; a fixed cell name keeps warning messages free of temporary paths.
+REPRODUCIBLE_ENV: dict[str, str] = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "PYTHONHASHSEED": "0",
+    "IPYKERNEL_CELL_NAME": "<cell>",
+    "HF_HUB_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def set_seed(seed: int = DEFAULT_SEED) -> None:
+    """Seed Python's, NumPy's and PyTorch's random number generators (chapter 0)."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (the legacy global, for code that still uses it)
+    torch.manual_seed(seed)
+
+
+def best_device() -> str:
+    """The fastest device PyTorch can use here: ``"cuda"``, ``"mps"`` or ``"cpu"`` (chapter 0)."""
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """``None`` means :func:`best_device`; anything else must name a usable device."""
+    if device is None:
+        return torch.device(best_device())
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'mps', got {device!r}") from error
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was asked for, but this machine has no CUDA GPU")
+    if resolved.type == "mps" and best_device() != "mps":
+        raise ValueError("device='mps' was asked for, but MPS is not available here")
+    return resolved
+
+
+def setup_notebook(seed: int = DEFAULT_SEED) -> None:
+    """Seed every generator and apply the course's figure style: the first call of each chapter."""
+    from course_utils.plotting import apply_course_style
+
+    set_seed(seed)
+    apply_course_style()
+
+
+@dataclass(frozen=True)
+class EnvironmentReport:
+    """What the course is running on; shown in chapter 0."""
+
+    python: str
+    platform: str
+    torch: str
+    numpy: str
+    torch_threads: int
+    omp_num_threads: str
+    device: str
+    device_name: str
+
+    def __str__(self) -> str:
+        rows = [
+            ("Python", self.python),
+            ("Platform", self.platform),
+            ("PyTorch", self.torch),
+            ("NumPy", self.numpy),
+            ("PyTorch CPU threads", str(self.torch_threads)),
+            ("OMP_NUM_THREADS", self.omp_num_threads),
+            ("Device", f"{self.device} ({self.device_name})"),
+        ]
+        width = max(len(name) for name, _ in rows)
+        return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def environment_report() -> EnvironmentReport:
+    """Collect versions, thread counts and the device the course will use (chapter 0)."""
+    device = best_device()
+    if device == "cuda":
+        device_name = torch.cuda.get_device_name(0)
+    elif device == "mps":
+        device_name = "Apple GPU"
+    else:
+        device_name = platform.processor() or platform.machine()
+    return EnvironmentReport(
+        python=sys.version.split()[0],
+        platform=platform.platform(terse=True),
+        torch=torch.__version__,
+        numpy=np.__version__,
+        torch_threads=torch.get_num_threads(),
+        omp_num_threads=os.environ.get("OMP_NUM_THREADS", "(not set)"),
+        device=device,
+        device_name=device_name,
+    )

@@ -1,0 +1,127 @@
+"""Where a transformer's parameters live, counted by formula and by PyTorch (chapter 1)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from course_utils.config import ModelConfig
+
+if TYPE_CHECKING:
+    import torch
+
+COMPONENTS = ("token_embeddings", "position_embeddings", "attention", "mlp", "norms", "lm_head")
+
+
+def parameter_breakdown(config: ModelConfig) -> dict[str, int]:
+    """Exact parameter count of each component of ``config`` (chapter 1).
+
+    Keys: token_embeddings, position_embeddings, attention, mlp, norms (all layers plus the
+    final norm) and lm_head (0 when tied to the token embeddings). Summed over all layers.
+    """
+    if not isinstance(config, ModelConfig):
+        raise ValueError(f"config must be a ModelConfig, got {type(config).__name__}")
+    d, bias = config.d_model, int(config.bias)
+    q_width = config.n_heads * config.head_dim
+    kv_width = config.n_kv_heads * config.head_dim
+    attention = (
+        d * q_width  # query projection
+        + 2 * d * kv_width  # key and value projections (fewer heads with GQA)
+        + q_width * d  # output projection
+        + bias * (q_width + 2 * kv_width + d)
+    )
+    if config.mlp == "gelu":  # up, GELU, down
+        mlp = 2 * d * config.d_ff + bias * (config.d_ff + d)
+    else:  # SwiGLU: gate and up, SiLU(gate) * up, down
+        mlp = 3 * d * config.d_ff + bias * (2 * config.d_ff + d)
+    one_norm = 2 * d if config.norm == "layernorm" else d  # LayerNorm has a bias, RMSNorm not
+    return {
+        "token_embeddings": config.vocab_size * d,
+        "position_embeddings": config.max_seq_len * d if config.pos_embedding == "learned" else 0,
+        "attention": config.n_layers * attention,
+        "mlp": config.n_layers * mlp,
+        "norms": (2 * config.n_layers + 1) * one_norm,
+        "lm_head": 0 if config.tie_embeddings else config.vocab_size * d,
+    }
+
+
+def seed_estimate(n_layers: int, embed_dim: int, vocab_size: int = 50_000, ff_mult: int = 4) -> int:
+    """The course seed's back-of-envelope formula, kept so its numbers can be compared.
+
+    It counts one embedding matrix (tied head), 4·d² attention weights, a 2·d·(ff_mult·d)
+    MLP, two LayerNorms per layer and a final scale; no biases, no position embeddings.
+    """
+    for name, value in (
+        ("n_layers", n_layers),
+        ("embed_dim", embed_dim),
+        ("vocab_size", vocab_size),
+        ("ff_mult", ff_mult),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    embedding = vocab_size * embed_dim
+    attention = 4 * embed_dim * embed_dim
+    mlp = 2 * embed_dim * (ff_mult * embed_dim)
+    layer_norms = 4 * embed_dim
+    return embedding + n_layers * (attention + mlp + layer_norms) + embed_dim
+
+
+def estimate_parameters(
+    config: ModelConfig | None = None,
+    *,
+    n_layers: int | None = None,
+    embed_dim: int | None = None,
+    vocab_size: int = 50_000,
+    ff_mult: int = 4,
+) -> int:
+    """Parameters of a model: exact for a :class:`ModelConfig` (chapter 1).
+
+    ``estimate_parameters(config)`` sums :func:`parameter_breakdown`. The seed's call
+    ``estimate_parameters(n_layers=32, embed_dim=4096)`` still works and gives the seed's
+    rough figure (:func:`seed_estimate`).
+    """
+    if config is not None:
+        if n_layers is not None or embed_dim is not None:
+            raise ValueError("give either config or n_layers/embed_dim, not both")
+        return sum(parameter_breakdown(config).values())
+    if n_layers is None or embed_dim is None:
+        raise ValueError("estimate_parameters needs a ModelConfig, or n_layers and embed_dim")
+    return seed_estimate(n_layers, embed_dim, vocab_size, ff_mult)
+
+
+class ParameterCount(int):
+    """The total number of parameters (an ``int``), also carrying ``.trainable``."""
+
+    trainable: int
+
+    def __new__(cls, total: int, trainable: int) -> ParameterCount:
+        count = super().__new__(cls, total)
+        count.trainable = trainable
+        return count
+
+    @property
+    def total(self) -> int:
+        return int(self)
+
+    def __repr__(self) -> str:
+        return f"ParameterCount(total={int(self):,}, trainable={self.trainable:,})"
+
+
+def count_parameters(model: torch.nn.Module, verbose: bool = True) -> ParameterCount:
+    """Count a PyTorch model's parameters, shared (tied) tensors once (chapter 1).
+
+    Returns the total as an ``int`` with ``.trainable`` attached; with ``verbose`` it
+    prints the seed's summary, including the size of the weights in FP32 and FP16.
+    """
+    import torch
+
+    if not isinstance(model, torch.nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    parameters = list(model.parameters())  # PyTorch yields a tied tensor only once
+    total = sum(p.numel() for p in parameters)
+    trainable = sum(p.numel() for p in parameters if p.requires_grad)
+    if verbose:
+        print(f"Total parameters: {total:,}")
+        print(f"Trainable parameters: {trainable:,}")
+        print(f"Model size (FP32): {total * 4 / 1e9:.2f} GB")
+        print(f"Model size (FP16): {total * 2 / 1e9:.2f} GB")
+    return ParameterCount(total, trainable)

@@ -1,0 +1,28 @@
+"""Test-suite settings shared by the package tests and nbval.
+
+Every Jupyter kernel nbval starts inherits this process's environment, so setting it here
+gives stored-output comparisons the same settings ``make execute`` used to store them, and
+puts the offline guard (tests/offline_guard/sitecustomize.py) into every kernel.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from course_utils.environment import REPRODUCIBLE_ENV
+
+ROOT = Path(__file__).resolve().parents[1]
+OFFLINE_GUARD = ROOT / "tests" / "offline_guard"
+
+os.environ.update(REPRODUCIBLE_ENV)
+if str(OFFLINE_GUARD) not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(OFFLINE_GUARD), os.environ.get("PYTHONPATH", "")) if p
+    )
+
+# Block the network in this process too (kernels get it at start-up through PYTHONPATH).
+if "sitecustomize" not in sys.modules or not hasattr(sys.modules["sitecustomize"], "is_local"):
+    sys.path.insert(0, str(OFFLINE_GUARD))
+    import sitecustomize  # noqa: F401

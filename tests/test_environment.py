@@ -1,0 +1,76 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils.environment import (
+    REPRODUCIBLE_ENV,
+    best_device,
+    environment_report,
+    resolve_device,
+    set_seed,
+    setup_notebook,
+)
+
+
+def draw() -> tuple[float, float, float]:
+    return random.random(), float(np.random.rand())  # noqa: NPY002, float(torch.rand(1))
+
+
+def test_set_seed_makes_all_three_generators_repeat():
+    set_seed(123)
+    first = draw()
+    set_seed(123)
+    assert draw() == first
+    set_seed(124)
+    assert draw() != first
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "0", True])
+def test_set_seed_rejects_bad_seeds(seed):
+    with pytest.raises(ValueError, match="seed"):
+        set_seed(seed)
+
+
+def test_setup_notebook_seeds_and_styles():
+    import matplotlib as mpl
+
+    setup_notebook(7)
+    first = draw()
+    assert mpl.rcParams["axes.grid"] is True
+    setup_notebook(7)
+    assert draw() == first
+
+
+def test_best_device_agrees_with_torch():
+    device = best_device()
+    assert device in {"cpu", "cuda", "mps"}
+    assert (device == "cuda") == torch.cuda.is_available()
+
+
+def test_resolve_device():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device(None).type == best_device()
+    with pytest.raises(ValueError, match="device"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="cuda"):
+            resolve_device("cuda")
+
+
+def test_environment_report_describes_this_process():
+    report = environment_report()
+    assert report.torch == torch.__version__
+    assert report.numpy == np.__version__
+    assert report.torch_threads == torch.get_num_threads()
+    assert report.device == best_device()
+    text = str(report)
+    assert "PyTorch" in text and report.torch in text
+
+
+def test_the_suite_runs_with_the_reproducible_settings():
+    import os
+
+    for name, value in REPRODUCIBLE_ENV.items():
+        assert os.environ[name] == value

@@ -1,0 +1,119 @@
+"""Re-execute notebooks in place, top to bottom, in a clean kernel (``make execute``).
+
+Outputs are stored under the same settings the tests compare them with
+(``course_utils.environment.REPRODUCIBLE_ENV``, network blocked), and everything that would
+churn between two runs (cell timing metadata, widget model ids, the interpreter's patch
+version) is removed or renumbered, so executing twice in a row leaves ``git diff`` empty.
+
+    python tools/execute_notebooks.py                     # every notebook and solution
+    python tools/execute_notebooks.py notebooks/01_scale.ipynb
+    python tools/execute_notebooks.py --timings           # also record run times
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from course_utils.environment import REPRODUCIBLE_ENV
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+OFFLINE_GUARD = ROOT / "tests" / "offline_guard"
+RUNTIMES = ROOT / "course_utils" / "data" / "runtimes.json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def all_notebooks() -> list[Path]:
+    """Chapters first, then their solutions, each in numeric order."""
+    return sorted(NOTEBOOKS.glob("[0-9]*.ipynb")) + sorted(NOTEBOOKS.glob("solutions/*.ipynb"))
+
+
+def use_reproducible_settings() -> None:
+    """Give kernels started from this process the test suite's settings."""
+    os.environ.update(REPRODUCIBLE_ENV)
+    path = os.environ.get("PYTHONPATH", "")
+    if str(OFFLINE_GUARD) not in path.split(os.pathsep):
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(OFFLINE_GUARD), path) if p)
+
+
+def renumber_widget_ids(text: str, notebook: nbformat.NotebookNode) -> str:
+    """Replace random widget model ids by 0000…0001, 0000…0002, … in order of appearance."""
+    state = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    if not state:
+        return text
+    ids = set(state)
+    order: dict[str, str] = {}
+    for match in re.finditer(r"[0-9a-f]{32}", text):
+        model_id = match.group(0)
+        if model_id in ids and model_id not in order:
+            order[model_id] = f"{len(order) + 1:032x}"
+    return re.sub(r"[0-9a-f]{32}", lambda m: order.get(m.group(0), m.group(0)), text)
+
+
+def tidy(notebook: nbformat.NotebookNode) -> None:
+    """Drop metadata that differs between runs or machines."""
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code" and "skip-execution" in cell.metadata.get("tags", []):
+            cell.outputs = []
+            cell.execution_count = None
+    notebook.metadata.get("language_info", {}).pop("version", None)
+    notebook.metadata["kernelspec"] = {
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "name": "python3",
+    }
+
+
+def execute(path: Path, timeout: int = 900) -> float:
+    """Execute one notebook in place; return its wall-clock run time in seconds."""
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        record_timing=False,
+    )
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    tidy(notebook)
+    text = nbformat.writes(notebook) + "\n"
+    path.write_text(renumber_widget_ids(text, notebook))
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: all notebooks")
+    parser.add_argument(
+        "--timings", action="store_true", help=f"record run times in {RUNTIMES.relative_to(ROOT)}"
+    )
+    args = parser.parse_args(argv)
+    use_reproducible_settings()
+    paths = [p.resolve() for p in args.notebooks] or all_notebooks()
+    times: dict[str, float] = {}
+    for path in paths:
+        seconds = execute(path)
+        times[path.name] = seconds
+        print(f"{seconds:7.1f} s  {path.relative_to(ROOT)}", flush=True)
+    if args.timings:
+        recorded = json.loads(RUNTIMES.read_text())
+        recorded["seconds"].update({name: round(s, 1) for name, s in times.items()})
+        recorded["measured_on"] = f"{os.cpu_count()} CPU cores, OMP_NUM_THREADS=1"
+        RUNTIMES.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
