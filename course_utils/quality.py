@@ -42,7 +42,7 @@ MAX_DUPLICATE_NGRAM_CHARS = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.
 # C4, section 2.2 and the released c4_utils.
 C4_MIN_SENTENCES = 3
 C4_MIN_WORDS_PER_LINE = 5
-C4_TERMINAL_PUNCTUATION = (".", "!", "?", '"', "”")
+C4_TERMINAL_PUNCTUATION = (".", "!", "?", '"')
 C4_POLICY_PHRASES = (
     "terms of use",
     "privacy policy",
