@@ -6,7 +6,18 @@ downloads nothing. Each chapter's public names are re-exported here.
 
 from course_utils.compute import training_flops, training_run
 from course_utils.config import ModelConfig
+from course_utils.corpus import load_corpus
 from course_utils.course import CHAPTERS, chapter_table
+from course_utils.data_mix import (
+    PUBLISHED_MIXES,
+    TRAINING_DATA_MIX,
+    calculate_tokens_needed,
+    epochs_per_source,
+    sample_sources,
+    temperature_weights,
+    tokens_per_source,
+)
+from course_utils.dedup import MinHasher, exact_duplicates, find_near_duplicates, jaccard
 from course_utils.environment import (
     best_device,
     environment_report,
@@ -15,6 +26,9 @@ from course_utils.environment import (
 )
 from course_utils.exercises import check
 from course_utils.parameters import count_parameters, estimate_parameters, parameter_breakdown
+from course_utils.pipeline import run_pipeline, training_text
+from course_utils.quality import quality_filter
+from course_utils.tokenizer import BPETokenizer
 
 __version__ = "0.1.0"
 
@@ -37,5 +51,21 @@ __all__ = [
     # chapter 2: scaling laws
     # chapter 3: the decoder-only transformer
     # chapter 4: training data
+    "BPETokenizer",
+    "MinHasher",
+    "PUBLISHED_MIXES",
+    "TRAINING_DATA_MIX",
+    "calculate_tokens_needed",
+    "epochs_per_source",
+    "exact_duplicates",
+    "find_near_duplicates",
+    "jaccard",
+    "load_corpus",
+    "quality_filter",
+    "run_pipeline",
+    "sample_sources",
+    "temperature_weights",
+    "tokens_per_source",
+    "training_text",
     # chapter 5: training a tiny LLM
 ]
