@@ -15,6 +15,7 @@ from course_utils.environment import (
 )
 from course_utils.exercises import check
 from course_utils.parameters import count_parameters, estimate_parameters, parameter_breakdown
+from course_utils.presets import PRESETS
 
 __version__ = "0.1.0"
 
@@ -28,6 +29,7 @@ __all__ = [
     "set_seed",
     "setup_notebook",
     # chapter 1: what makes a model large
+    "PRESETS",
     "ModelConfig",
     "count_parameters",
     "estimate_parameters",
