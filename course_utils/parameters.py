@@ -44,11 +44,14 @@ def parameter_breakdown(config: ModelConfig) -> dict[str, int]:
     }
 
 
-def seed_estimate(n_layers: int, embed_dim: int, vocab_size: int = 50_000, ff_mult: int = 4) -> int:
-    """The course seed's back-of-envelope formula, kept so its numbers can be compared.
+def seed_breakdown(
+    n_layers: int, embed_dim: int, vocab_size: int = 50_000, ff_mult: int = 4
+) -> dict[str, int]:
+    """The course seed's back-of-envelope formula, split like :func:`parameter_breakdown`.
 
-    It counts one embedding matrix (tied head), 4·d² attention weights, a 2·d·(ff_mult·d)
-    MLP, two LayerNorms per layer and a final scale; no biases, no position embeddings.
+    The seed counts one embedding matrix (reused as the LM head, so the head adds nothing),
+    4·d² attention weights, a 2·d·(ff_mult·d) MLP and 4·d for two LayerNorms per layer, and a
+    final d-vector; no biases, no position embeddings (chapter 1).
     """
     for name, value in (
         ("n_layers", n_layers),
@@ -58,11 +61,20 @@ def seed_estimate(n_layers: int, embed_dim: int, vocab_size: int = 50_000, ff_mu
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    embedding = vocab_size * embed_dim
-    attention = 4 * embed_dim * embed_dim
-    mlp = 2 * embed_dim * (ff_mult * embed_dim)
-    layer_norms = 4 * embed_dim
-    return embedding + n_layers * (attention + mlp + layer_norms) + embed_dim
+    d = embed_dim
+    return {
+        "token_embeddings": vocab_size * d,
+        "position_embeddings": 0,
+        "attention": n_layers * 4 * d * d,
+        "mlp": n_layers * 2 * d * (ff_mult * d),
+        "norms": n_layers * 4 * d + d,
+        "lm_head": 0,
+    }
+
+
+def seed_estimate(n_layers: int, embed_dim: int, vocab_size: int = 50_000, ff_mult: int = 4) -> int:
+    """The course seed's ``estimate_parameters``: the sum of :func:`seed_breakdown` (chapter 1)."""
+    return sum(seed_breakdown(n_layers, embed_dim, vocab_size, ff_mult).values())
 
 
 def estimate_parameters(
