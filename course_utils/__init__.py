@@ -4,7 +4,12 @@ Importing the package has no side effects: it seeds nothing, prints nothing and
 downloads nothing. Each chapter's public names are re-exported here.
 """
 
-from course_utils.compute import training_flops, training_run
+from course_utils.compute import (
+    ACCELERATORS,
+    forward_flops_per_token,
+    training_flops,
+    training_run,
+)
 from course_utils.config import ModelConfig
 from course_utils.corpus import load_corpus
 from course_utils.course import CHAPTERS, chapter_table
@@ -25,8 +30,16 @@ from course_utils.environment import (
     setup_notebook,
 )
 from course_utils.exercises import check
+from course_utils.memory import (
+    activation_bytes,
+    kv_cache_bytes,
+    serving_memory,
+    training_memory,
+    weight_bytes,
+)
 from course_utils.parameters import count_parameters, estimate_parameters, parameter_breakdown
 from course_utils.pipeline import run_pipeline, training_text
+from course_utils.presets import PRESETS
 from course_utils.quality import quality_filter
 from course_utils.tokenizer import BPETokenizer
 
@@ -42,12 +55,20 @@ __all__ = [
     "set_seed",
     "setup_notebook",
     # chapter 1: what makes a model large
+    "ACCELERATORS",
+    "PRESETS",
     "ModelConfig",
+    "activation_bytes",
     "count_parameters",
     "estimate_parameters",
+    "forward_flops_per_token",
+    "kv_cache_bytes",
     "parameter_breakdown",
+    "serving_memory",
     "training_flops",
+    "training_memory",
     "training_run",
+    "weight_bytes",
     # chapter 2: scaling laws
     # chapter 3: the decoder-only transformer
     # chapter 4: training data

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
+
+from course_utils.config import ModelConfig
 
 SECONDS_PER_HOUR = 3600.0
 
@@ -26,6 +32,103 @@ def training_flops(n_params, n_tokens):
     Each token costs about 2·N FLOPs forward and 4·N backward. Works elementwise on arrays.
     """
     return _scalar_or_array(6.0 * _positive("n_params", n_params) * _positive("n_tokens", n_tokens))
+
+
+def forward_flops_breakdown(
+    config: ModelConfig, context_len: int | None = None, *, causal: bool = True
+) -> dict[str, float]:
+    """Forward-pass FLOPs per token, by component, after Kaplan et al. 2020, Table 1 (chapter 1).
+
+    Every weight matrix costs 2 FLOPs per weight and token (a multiply and an add). On top,
+    attention compares each token with the tokens before it: QKᵀ and the weighted sum of V
+    cost 2·context·d_attn FLOPs each per layer. With ``causal=True`` (Kaplan's count) a token
+    attends to half the context on average, giving Kaplan's 2·n_layer·n_ctx·d_attn; with
+    ``causal=False`` the full context, which is what a kernel that computes the whole s×s
+    matrix and then masks it does. ``context_len`` defaults to ``config.max_seq_len``.
+    Embedding look-ups, norms, softmax and biases are left out (Kaplan et al. note they are
+    negligible).
+    """
+    if not isinstance(config, ModelConfig):
+        raise ValueError(f"config must be a ModelConfig, got {type(config).__name__}")
+    context_len = config.max_seq_len if context_len is None else context_len
+    if isinstance(context_len, bool) or not isinstance(context_len, int) or context_len <= 0:
+        raise ValueError(f"context_len must be a positive integer, got {context_len!r}")
+    d, layers = config.d_model, config.n_layers
+    q_width = config.n_heads * config.head_dim
+    kv_width = config.n_kv_heads * config.head_dim
+    mlp_matrices = 2 if config.mlp == "gelu" else 3
+    attended = context_len / 2 if causal else context_len
+    return {
+        "attention_qkv": 2.0 * layers * d * (q_width + 2 * kv_width),
+        "attention_scores": 2.0 * 2 * layers * attended * q_width,  # QKᵀ and weights·V
+        "attention_output": 2.0 * layers * q_width * d,
+        "mlp": 2.0 * layers * mlp_matrices * d * config.d_ff,
+        "lm_head": 2.0 * d * config.vocab_size,
+    }
+
+
+def forward_flops_per_token(
+    config: ModelConfig, context_len: int | None = None, *, causal: bool = True
+) -> float:
+    """Forward FLOPs per token: ≈ 2·N plus the attention term (chapter 1).
+
+    The sum of :func:`forward_flops_breakdown`. A training step costs about three times as
+    much (the backward pass computes gradients for activations and for weights), which is
+    where 6·N·D comes from.
+    """
+    return sum(forward_flops_breakdown(config, context_len, causal=causal).values())
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """Datasheet figures of one accelerator (chapter 1)."""
+
+    name: str
+    peak_bf16_flops_per_second: float  # dense, without structured sparsity
+    memory_bytes: float
+    memory_bandwidth_bytes_per_second: float
+    source: str
+
+
+#: Peak dense BF16 tensor-core throughput, memory and memory bandwidth from NVIDIA's
+#: datasheets. Datasheets print BF16 "with sparsity" (2:4 structured sparsity doubles it);
+#: the dense figure, which training sees, is half of that. Memory is in GB (10⁹ bytes).
+ACCELERATORS: Mapping[str, Accelerator] = MappingProxyType(
+    {
+        "A100-80GB": Accelerator(
+            "NVIDIA A100 80GB SXM",
+            312e12,
+            80e9,
+            2.039e12,
+            "NVIDIA A100 Tensor Core GPU datasheet: BF16 Tensor Core 312 TFLOPS (624 with "
+            "sparsity), 80GB HBM2e, 2,039 GB/s.",
+        ),
+        "H100-SXM": Accelerator(
+            "NVIDIA H100 SXM",
+            989e12,
+            80e9,
+            3.35e12,
+            "NVIDIA H100 Tensor Core GPU datasheet: BF16 Tensor Core 1,979 TFLOPS with "
+            "sparsity (989 dense), 80GB HBM3, 3.35 TB/s.",
+        ),
+        "H200-SXM": Accelerator(
+            "NVIDIA H200 SXM",
+            989e12,
+            141e9,
+            4.8e12,
+            "NVIDIA H200 Tensor Core GPU datasheet: BF16 Tensor Core 1,979 TFLOPS with "
+            "sparsity (989 dense), 141GB HBM3e, 4.8 TB/s.",
+        ),
+        "L4": Accelerator(
+            "NVIDIA L4",
+            121e12,
+            24e9,
+            300e9,
+            "NVIDIA L4 Tensor Core GPU datasheet: BF16 Tensor Core 242 TFLOPS with sparsity "
+            "(121 dense), 24GB GDDR6, 300 GB/s.",
+        ),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -63,9 +166,14 @@ def training_run(
     ):
         raise ValueError(f"n_accelerators must be a positive integer, got {n_accelerators!r}")
     peak = float(_positive("peak_flops_per_second", peak_flops_per_second))
-    if not 0 < mfu <= 1:
+    if isinstance(mfu, bool) or not isinstance(mfu, numbers.Real) or not 0 < mfu <= 1:
         raise ValueError(f"mfu must be in (0, 1], got {mfu!r}")
-    if price_per_accelerator_hour < 0:
+    if (
+        isinstance(price_per_accelerator_hour, bool)
+        or not isinstance(price_per_accelerator_hour, numbers.Real)
+        or not math.isfinite(price_per_accelerator_hour)
+        or price_per_accelerator_hour < 0
+    ):
         raise ValueError(
             f"price_per_accelerator_hour must be non-negative, got {price_per_accelerator_hour!r}"
         )

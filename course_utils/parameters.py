@@ -44,11 +44,14 @@ def parameter_breakdown(config: ModelConfig) -> dict[str, int]:
     }
 
 
-def seed_estimate(n_layers: int, embed_dim: int, vocab_size: int = 50_000, ff_mult: int = 4) -> int:
-    """The course seed's back-of-envelope formula, kept so its numbers can be compared.
+def seed_breakdown(
+    n_layers: int, embed_dim: int, vocab_size: int = 50_000, ff_mult: int = 4
+) -> dict[str, int]:
+    """The course seed's back-of-envelope formula, split like :func:`parameter_breakdown`.
 
-    It counts one embedding matrix (tied head), 4·d² attention weights, a 2·d·(ff_mult·d)
-    MLP, two LayerNorms per layer and a final scale; no biases, no position embeddings.
+    The seed counts one embedding matrix (reused as the LM head, so the head adds nothing),
+    4·d² attention weights, a 2·d·(ff_mult·d) MLP and 4·d for two LayerNorms per layer, and a
+    final d-vector; no biases, no position embeddings (chapter 1).
     """
     for name, value in (
         ("n_layers", n_layers),
@@ -58,11 +61,20 @@ def seed_estimate(n_layers: int, embed_dim: int, vocab_size: int = 50_000, ff_mu
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    embedding = vocab_size * embed_dim
-    attention = 4 * embed_dim * embed_dim
-    mlp = 2 * embed_dim * (ff_mult * embed_dim)
-    layer_norms = 4 * embed_dim
-    return embedding + n_layers * (attention + mlp + layer_norms) + embed_dim
+    d = embed_dim
+    return {
+        "token_embeddings": vocab_size * d,
+        "position_embeddings": 0,
+        "attention": n_layers * 4 * d * d,
+        "mlp": n_layers * 2 * d * (ff_mult * d),
+        "norms": n_layers * 4 * d + d,
+        "lm_head": 0,
+    }
+
+
+def seed_estimate(n_layers: int, embed_dim: int, vocab_size: int = 50_000, ff_mult: int = 4) -> int:
+    """The course seed's ``estimate_parameters``: the sum of :func:`seed_breakdown` (chapter 1)."""
+    return sum(seed_breakdown(n_layers, embed_dim, vocab_size, ff_mult).values())
 
 
 def estimate_parameters(
@@ -125,3 +137,68 @@ def count_parameters(model: torch.nn.Module, verbose: bool = True) -> ParameterC
         print(f"Model size (FP32): {total * 4 / 1e9:.2f} GB")
         print(f"Model size (FP16): {total * 2 / 1e9:.2f} GB")
     return ParameterCount(total, trainable)
+
+
+def parameter_shares(config: ModelConfig) -> dict[str, float]:
+    """Fraction of the parameters in embeddings, attention, MLP and norms (chapter 1).
+
+    "embeddings" gathers token and position embeddings and the LM head (the vocabulary's
+    matrices, whether tied or not).
+    """
+    parts = parameter_breakdown(config)
+    total = sum(parts.values())
+    embeddings = parts["token_embeddings"] + parts["position_embeddings"] + parts["lm_head"]
+    return {
+        "embeddings": embeddings / total,
+        "attention": parts["attention"] / total,
+        "mlp": parts["mlp"] / total,
+        "norms": parts["norms"] / total,
+    }
+
+
+def breakdown_table(columns: dict[str, dict[str, int]]) -> str:
+    """Breakdowns side by side, one row per component plus the total (chapter 1).
+
+    With two columns a third shows their difference (second − first).
+    """
+    if not columns or any(tuple(b) != COMPONENTS for b in columns.values()):
+        raise ValueError("columns must map names to breakdowns with the keys of COMPONENTS")
+    names = list(columns)
+    headers = [*names, "difference"] if len(names) == 2 else names
+    width = max(15, *(len(h) for h in headers))
+    rows = [f"{'component':<20}" + "".join(f"{h:>{width + 2}}" for h in headers)]
+    for key in (*COMPONENTS, "total"):
+        values = [
+            sum(b.values()) if key == "total" else b[key] for b in (columns[n] for n in names)
+        ]
+        cells = [f"{v:,}" for v in values]
+        if len(names) == 2:
+            cells.append(f"{values[1] - values[0]:+,}")
+        if key == "total":
+            rows.append("-" * len(rows[0]))
+        rows.append(f"{key:<20}" + "".join(f"{c:>{width + 2}}" for c in cells))
+    return "\n".join(rows)
+
+
+def plot_parameter_shares(configs: dict[str, ModelConfig], ax=None):
+    """Stacked bars: where each model's parameters live (chapter 1)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 0.4 * len(configs) + 1.6), layout="constrained")
+    names = list(configs)
+    shares = [parameter_shares(configs[name]) for name in names]
+    left = [0.0] * len(names)
+    labels = {"embeddings": "embeddings + LM head", "attention": "attention", "mlp": "MLP"}
+    labels["norms"] = "norms (under 0.1%)" if all(s["norms"] < 1e-3 for s in shares) else "norms"
+    for part, label in labels.items():
+        widths = [100 * s[part] for s in shares]
+        ax.barh(names, widths, left=left, label=label)
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("share of all parameters (%)")
+    ax.set_ylabel("model (smallest at the top)")
+    ax.set_title("Where the parameters live")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, fontsize="small")
+    return ax

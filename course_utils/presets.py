@@ -1,0 +1,328 @@
+"""Real models as :class:`ModelConfig` objects beside their published sizes (chapter 1).
+
+Each :class:`Preset` holds the shape of a published model, the parameter count as its source
+prints it (``published_as``, e.g. ``"124M"`` or ``"6,738,415,616"``), where that comes from,
+and, where the paper states it, how many tokens the model was trained on (chapter 2 places
+these models on the compute-optimal frontier).
+
+Three families are reproduced exactly (to the printed precision): GPT-2, Llama and Mistral.
+Three are not, and each says why in its ``note``: GPT-3 175B (0.2% below the paper's figure),
+and Gopher and Chinchilla, whose relative position encoding carries parameters that
+:class:`ModelConfig` does not model (:func:`relative_position_parameters` accounts for them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from course_utils.config import ModelConfig
+from course_utils.parameters import estimate_parameters
+
+_SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
+_COUNT = re.compile(r"(\d[\d,]*)(?:\.(\d+))?\s*([KMBT]?)")
+
+
+def parse_count(text: str) -> tuple[int, int]:
+    """A printed parameter count and the unit of its last digit (chapter 1).
+
+    ``"175.0B"`` → (175_000_000_000, 100_000_000); ``"124M"`` → (124_000_000, 1_000_000).
+
+    Accepts plain integers with or without thousands separators (``"6,738,415,616"``, exact:
+    unit 1) and numbers with a K/M/B/T suffix (``"124M"``: unit 10**6).
+    """
+    match = _COUNT.fullmatch(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(
+            f"text must be a count such as '124M', '175.0B' or '6,738,415,616'; got {text!r}"
+        )
+    whole, decimals, suffix = match.group(1).replace(",", ""), match.group(2) or "", match.group(3)
+    scale = _SUFFIXES[suffix]
+    unit = scale // 10 ** len(decimals)
+    if unit == 0:
+        raise ValueError(f"text has more decimals than its suffix allows: {text!r}")
+    return int(whole + decimals) * unit, unit
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A published model: its shape, its published size and their sources (chapter 1).
+
+    ``published_as`` is the parameter count exactly as the source prints it; ``max_gap`` the
+    largest relative difference between :attr:`estimated_params` and :attr:`published_params`
+    we accept. By default that is half a unit of the printed last digit (``"124M"``: ±0.5M);
+    presets whose architecture ``ModelConfig`` only approximates set it wider and say why in
+    ``note``.
+    """
+
+    name: str
+    config: ModelConfig
+    published_as: str
+    source: str
+    note: str = ""
+    max_gap: float | None = None
+    training_tokens: float | None = None
+    tokens_source: str = ""
+
+    def __post_init__(self) -> None:
+        parse_count(self.published_as)  # fail early on a malformed count
+        if self.max_gap is not None and not 0 <= self.max_gap < 1:
+            raise ValueError(f"max_gap must be in [0, 1), got {self.max_gap!r}")
+        if self.training_tokens is not None and not self.training_tokens > 0:
+            raise ValueError(f"training_tokens must be positive, got {self.training_tokens!r}")
+        if (self.training_tokens is None) != (not self.tokens_source):
+            raise ValueError("give training_tokens together with its tokens_source")
+
+    @property
+    def published_params(self) -> int:
+        """The published count as an integer (``"124M"`` → 124_000_000)."""
+        return parse_count(self.published_as)[0]
+
+    @property
+    def rounding_unit(self) -> int:
+        """The unit of the published count's last printed digit (1 when it is exact)."""
+        return parse_count(self.published_as)[1]
+
+    @property
+    def estimated_params(self) -> int:
+        """``estimate_parameters(self.config)``: the count computed from the shape."""
+        return estimate_parameters(self.config)
+
+    @property
+    def gap(self) -> float:
+        """Relative difference (estimated − published) / published."""
+        return (self.estimated_params - self.published_params) / self.published_params
+
+    @property
+    def allowed_gap(self) -> float:
+        """``max_gap`` if set, else half a rounding unit relative to the published count."""
+        if self.max_gap is not None:
+            return self.max_gap
+        return self.rounding_unit / 2 / self.published_params
+
+
+def relative_position_parameters(config: ModelConfig) -> int:
+    """Weights a Transformer-XL relative position encoding adds to ``config`` (chapter 1).
+
+    Dai et al. (2019), section 3.3: each layer projects the sinusoidal relative position
+    encodings with a matrix W_k,R (d_model × n_heads·head_dim) and learns two vectors u and v
+    (n_heads·head_dim each). Gopher and Chinchilla use this scheme; :class:`ModelConfig`
+    stands in rotary embeddings, which have no parameters, so this is what their presets miss.
+    """
+    if not isinstance(config, ModelConfig):
+        raise ValueError(f"config must be a ModelConfig, got {type(config).__name__}")
+    width = config.n_heads * config.head_dim
+    return config.n_layers * (config.d_model * width + 2 * width)
+
+
+_GPT2 = {
+    "vocab_size": 50_257,
+    "max_seq_len": 1024,
+    "norm": "layernorm",
+    "mlp": "gelu",
+    "pos_embedding": "learned",
+    "tie_embeddings": True,
+    "bias": True,
+    "norm_eps": 1e-5,
+}
+_GPT2_SOURCE = (
+    "Shape: Hugging Face config.json of openai-community/{repo} (n_layer={n_layers}, "
+    "n_embd={d_model}, n_head={n_heads}, vocab 50257, context 1024). Size: the model name in "
+    "OpenAI's gpt-2 repository (README: 124M, 355M, 774M, 1558M), which corrects the "
+    "paper's count (Radford et al. 2019, Table 2: {paper})."
+)
+_GPT2_NOTE = (
+    "The GPT-2 paper's Table 2 printed smaller counts; OpenAI's repository README notes they "
+    "were wrong due to an error and renamed the models."
+)
+
+# Gopher and Chinchilla: Radford et al. (2019)'s architecture with RMSNorm and Transformer-XL
+# relative positions (Rae et al. 2021, section 3.1), a 32,000-token SentencePiece vocabulary
+# (same section), feed-forward width 4·d_model and a 2048-token context (Table 1 caption;
+# section 3.2). We keep GPT-2's biases (less than 0.01% of the count).
+_DEEPMIND = {
+    "vocab_size": 32_000,
+    "max_seq_len": 2048,
+    "norm": "rmsnorm",
+    "mlp": "gelu",
+    # Stand-in: ModelConfig has no relative position kind. Rotary embeddings are the
+    # closest parameter-free choice; the missing Transformer-XL projections are counted by
+    # relative_position_parameters() and explain the presets' gap to the published size.
+    "pos_embedding": "rope",
+    # Not stated in the papers; one shared embedding matrix is the only choice consistent
+    # with all six sizes in Gopher's Table 1 (an untied head would make "44M" 60M).
+    "tie_embeddings": True,
+    "bias": True,
+}
+_DEEPMIND_NOTE = (
+    "Gopher and Chinchilla use Transformer-XL relative position encodings (Rae et al. 2021, "
+    "section 3.1), whose projection adds about d_model² weights per layer. This preset stands "
+    "in parameter-free rotary embeddings, so it counts {missing:.1f}B fewer parameters than the "
+    "real model ({gap:.1%} below the published size). Adding relative_position_parameters() "
+    "reproduces the published size, as it does for every size in Gopher's Table 1. This is "
+    "our reconstruction: the papers print no breakdown."
+)
+
+
+def _gpt2(repo: str, n_layers: int, d_model: int, n_heads: int, size: str, paper: str) -> Preset:
+    config = ModelConfig(d_model=d_model, n_layers=n_layers, n_heads=n_heads, **_GPT2)
+    source = _GPT2_SOURCE.format(
+        repo=repo, n_layers=n_layers, d_model=d_model, n_heads=n_heads, paper=paper
+    )
+    return Preset(repo, config, size, source, note=_GPT2_NOTE)
+
+
+def _deepmind(name: str, config: ModelConfig, size: str, source: str, **tokens) -> Preset:
+    missing = relative_position_parameters(config)
+    published = parse_count(size)[0]
+    gap = (estimate_parameters(config) - published) / published
+    note = _DEEPMIND_NOTE.format(missing=missing / 1e9, gap=-gap)
+    return Preset(name, config, size, source, note=note, max_gap=0.08, **tokens)
+
+
+def _build_presets() -> dict[str, Preset]:
+    presets = [
+        _gpt2("gpt2", 12, 768, 12, "124M", "117M"),
+        _gpt2("gpt2-medium", 24, 1024, 16, "355M", "345M"),
+        _gpt2("gpt2-large", 36, 1280, 20, "774M", "762M"),
+        _gpt2("gpt2-xl", 48, 1600, 25, "1558M", "1542M"),
+        Preset(
+            "gpt3-175b",
+            ModelConfig(
+                d_model=12_288,
+                n_layers=96,
+                n_heads=96,
+                **{**_GPT2, "max_seq_len": 2048},
+            ),
+            "175.0B",
+            "Brown et al. 2020, Table 2.1 (n_params 175.0B, n_layers 96, d_model 12288, "
+            "n_heads 96, d_head 128, context 2048) and section 2.1 (d_ff = 4·d_model; GPT-2's "
+            "architecture and tokenization, hence its 50,257-token vocabulary).",
+            note=(
+                "The shapes in Table 2.1 give 174.6B, 0.2% below the printed 175.0B; the paper "
+                "does not say how it counted, and its other sizes (125M … 13.0B) match to the "
+                "printed digit. GPT-3's alternating sparse attention layers change compute, not "
+                "parameters."
+            ),
+            max_gap=0.003,
+            training_tokens=300e9,
+            tokens_source="Brown et al. 2020, Table 2.1 caption and section 2.2: 300B tokens.",
+        ),
+        _deepmind(
+            "gopher-280b",
+            ModelConfig(d_model=16_384, n_layers=80, n_heads=128, head_dim=128, **_DEEPMIND),
+            "280B",
+            "Rae et al. 2021 (Gopher), Table 1: 80 layers, 128 heads, key/value size 128, "
+            "d_model 16,384; feed-forward 4·d_model; section 3.1: RMSNorm, relative positions, "
+            "32,000-token vocabulary.",
+            training_tokens=300e9,
+            tokens_source="Rae et al. 2021, section 3.2 (all models trained for 300B tokens); "
+            "Hoffmann et al. 2022, Table 1.",
+        ),
+        _deepmind(
+            "chinchilla-70b",
+            ModelConfig(d_model=8192, n_layers=80, n_heads=64, head_dim=128, **_DEEPMIND),
+            "70B",
+            "Hoffmann et al. 2022 (Chinchilla), Table 4: 80 layers, 64 heads, key/value size "
+            "128, d_model 8,192, feed-forward 4·d_model; section 4.1: Gopher's architecture and "
+            "a vocabulary very similar to Gopher's (we use its 32,000 tokens).",
+            training_tokens=1.4e12,
+            tokens_source="Hoffmann et al. 2022, Table 1 and section 4.1: 1.4T tokens.",
+        ),
+        Preset(
+            "llama-2-7b",
+            ModelConfig(
+                vocab_size=32_000,
+                d_model=4096,
+                n_layers=32,
+                n_heads=32,
+                d_ff=11_008,
+                max_seq_len=4096,
+                norm_eps=1e-5,
+                rope_theta=10_000.0,
+            ),
+            "6,738,415,616",
+            "Hugging Face checkpoint meta-llama/Llama-2-7b-hf: shape from its config.json "
+            "(hidden 4096, 32 layers, 32 heads, intermediate 11008, vocab 32000, untied head), "
+            "count from its safetensors metadata (the model page's 6.74B). Touvron et al. 2023 "
+            "(Llama 2), Table 1, calls it 7B.",
+            training_tokens=2.0e12,
+            tokens_source="Touvron et al. 2023 (Llama 2), Table 1: 2.0T tokens.",
+        ),
+        Preset(
+            "llama-3-8b",
+            ModelConfig(
+                vocab_size=128_256,
+                d_model=4096,
+                n_layers=32,
+                n_heads=32,
+                n_kv_heads=8,
+                d_ff=14_336,
+                max_seq_len=8192,
+                norm_eps=1e-5,
+                rope_theta=500_000.0,
+            ),
+            "8,030,261,248",
+            "Hugging Face checkpoint meta-llama/Meta-Llama-3-8B: shape from its config.json "
+            "(hidden 4096, 32 layers, 32 heads, 8 key/value heads, intermediate 14336, vocab "
+            "128256, rope_theta 500000), count from its safetensors metadata (8.03B).",
+            training_tokens=15e12,
+            tokens_source="Meta Llama 3 model card: pretrained on over 15T tokens.",
+        ),
+        Preset(
+            "mistral-7b",
+            ModelConfig(
+                vocab_size=32_000,
+                d_model=4096,
+                n_layers=32,
+                n_heads=32,
+                n_kv_heads=8,
+                d_ff=14_336,
+                max_seq_len=32_768,
+                norm_eps=1e-5,
+                rope_theta=10_000.0,
+            ),
+            "7,241,732,096",
+            "Jiang et al. 2023 (Mistral 7B), Table 1 (dim 4096, 32 layers, head_dim 128, "
+            "hidden 14336, 32 heads, 8 kv heads, vocab 32000); Hugging Face checkpoint "
+            "mistralai/Mistral-7B-v0.1: config.json (max_position_embeddings 32768) and its "
+            "safetensors count (7.24B).",
+            note="Sliding-window attention (window 4096, Jiang et al. 2023, section 2) changes "
+            "compute and the KV cache, not the parameter count.",
+        ),
+    ]
+    return {preset.name: preset for preset in presets}
+
+
+#: Real models by name (chapter 1): ``PRESETS["llama-2-7b"].config``, ``.published_params``,
+#: ``.source`` and, where the paper states it, ``.training_tokens``.
+PRESETS: Mapping[str, Preset] = MappingProxyType(_build_presets())
+
+
+def _tokens(count: float) -> str:
+    return f"{count / 1e12:g}T" if count >= 1e12 else f"{count / 1e9:g}B"
+
+
+def preset_table(names: list[str] | None = None) -> str:
+    """Computed vs published parameter counts, and training tokens, of presets (chapter 1).
+
+    A ``*`` marks presets whose configuration only approximates the real model: their
+    ``note`` explains the gap.
+    """
+    names = list(PRESETS) if names is None else names
+    unknown = [name for name in names if name not in PRESETS]
+    if unknown:
+        raise ValueError(f"names must be presets ({', '.join(PRESETS)}); unknown: {unknown}")
+    header = f"{'model':<16}{'computed':>17}{'published':>15}{'gap':>9}{'tokens':>8}"
+    rows = [header, "-" * len(header)]
+    for name in names:
+        preset = PRESETS[name]
+        mark = "*" if preset.max_gap is not None else ""
+        tokens = _tokens(preset.training_tokens) if preset.training_tokens else "—"
+        rows.append(
+            f"{name + mark:<16}{preset.estimated_params:>17,}{preset.published_as:>15}"
+            f"{preset.gap:>+9.2%}{tokens:>8}"
+        )
+    return "\n".join(rows)
