@@ -58,6 +58,13 @@ def test_ci_runs_the_readme_test_command():
     assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), flags=re.MULTILINE)
 
 
+def test_ci_installs_chromium_for_the_browser_test():
+    script = (ROOT / ".ci" / "run").read_text()
+    install = re.search(r"^\s*apt-get install -y .*\bchromium\b", script, flags=re.MULTILINE)
+    assert install, ".ci/run must install Chromium, or tests/browser/ is skipped"
+    assert install.start() < script.index("\nmake test")
+
+
 def test_readme_has_binder_and_a_colab_badge_per_chapter():
     readme = (ROOT / "README.md").read_text()
     repository = repository_url().removeprefix("https://github.com/")
