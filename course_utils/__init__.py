@@ -14,6 +14,10 @@ from course_utils.environment import (
     setup_notebook,
 )
 from course_utils.exercises import check
+from course_utils.flops import forward_flops_per_token
+from course_utils.generation import generate, kv_cache_bytes
+from course_utils.layers import RMSNorm, causal_mask
+from course_utils.model import DecoderLM, LLMBlock
 from course_utils.parameters import count_parameters, estimate_parameters, parameter_breakdown
 
 __version__ = "0.1.0"
@@ -36,6 +40,13 @@ __all__ = [
     "training_run",
     # chapter 2: scaling laws
     # chapter 3: the decoder-only transformer
+    "DecoderLM",
+    "LLMBlock",
+    "RMSNorm",
+    "causal_mask",
+    "forward_flops_per_token",
+    "generate",
+    "kv_cache_bytes",
     # chapter 4: training data
     # chapter 5: training a tiny LLM
 ]

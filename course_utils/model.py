@@ -232,6 +232,21 @@ class DecoderLM(nn.Module):
         self.load_state_dict(renamed)
 
 
+def next_token_loss(
+    model: DecoderLM, idx: torch.Tensor, mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Mean cross-entropy of predicting ``idx[:, t+1]`` from ``idx[:, :t+1]`` (chapter 3).
+
+    The training objective of a decoder language model: position t's logits are scored
+    against the token at t+1; the last position has nothing to predict. ``mask`` is passed
+    to the model (chapter 3 uses it to train a model that can see the future).
+    """
+    if idx.ndim != 2 or idx.shape[1] < 2:
+        raise ValueError(f"idx must have shape (batch, seq>=2), got {tuple(idx.shape)}")
+    logits = model(idx[:, :-1], mask=mask)
+    return F.cross_entropy(logits.flatten(0, 1), idx[:, 1:].flatten())
+
+
 # Hugging Face Llama name pieces → ours (chapter 3's loading section lists them).
 _HF_LLAMA_LAYER_NAMES = {
     "input_layernorm": "norm1",

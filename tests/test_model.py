@@ -15,6 +15,7 @@ from course_utils.model import (
     DecoderLM,
     LLMBlock,
     from_hf_llama_config,
+    next_token_loss,
     to_hf_llama_config,
 )
 from course_utils.parameters import count_parameters, estimate_parameters, parameter_breakdown
@@ -218,6 +219,17 @@ def test_logits_equal_transformers_llama(case):
         ours, theirs = model(idx), reference(idx).logits
     assert theirs.abs().max() > 1.0  # logits big enough for 1e-5 to be a strict test
     assert (ours - theirs).abs().max().item() <= 1e-5
+
+
+def test_next_token_loss_equals_transformers_causal_lm_loss():
+    config = ModelConfig(vocab_size=61, d_model=32, n_layers=2, n_heads=4, n_kv_heads=2)
+    model, reference = llama_pair(config)
+    idx = torch.randint(0, 61, (2, 20), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = reference(idx, labels=idx).loss
+        torch.testing.assert_close(next_token_loss(model, idx), expected)
+    with pytest.raises(ValueError, match="seq>=2"):
+        next_token_loss(model, idx[:, :1])
 
 
 def test_loading_real_checkpoint_names_round_trips_the_config():

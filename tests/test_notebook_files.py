@@ -36,7 +36,8 @@ def test_every_chapter_has_its_notebook_and_solutions():
     listed = {chapter.notebook for chapter in CHAPTERS}
     assert {p.name for p in chapter_notebooks()} == listed
     assert {p.name for p in solution_notebooks()} == {c.solutions for c in CHAPTERS}
-    assert [c.number for c in CHAPTERS] == list(range(len(CHAPTERS)))
+    numbers = [c.number for c in CHAPTERS]  # chapters are written in parallel: gaps allowed
+    assert numbers[0] == 0 and numbers == sorted(set(numbers))
     for chapter in CHAPTERS:
         assert chapter.notebook.startswith(f"{chapter.number:02d}_")
 
