@@ -48,7 +48,7 @@ class RMSNorm(nn.Module):
 
 
 def make_norm(config: ModelConfig) -> nn.Module:
-    """The normalisation layer ``config.norm`` asks for: :class:`RMSNorm` or LayerNorm."""
+    """The normalisation ``config.norm`` asks for: :class:`RMSNorm` or LayerNorm (chapter 3)."""
     if config.norm == "rmsnorm":
         return RMSNorm(config.d_model, eps=config.norm_eps)
     return nn.LayerNorm(config.d_model, eps=config.norm_eps)  # weight and bias: 2·d parameters
@@ -348,6 +348,6 @@ class SwiGLU(nn.Module):
 
 
 def make_mlp(config: ModelConfig) -> nn.Module:
-    """The feed-forward network ``config.mlp`` asks for, ``config.d_ff`` wide."""
+    """The feed-forward network ``config.mlp`` asks for, ``config.d_ff`` wide (chapter 3)."""
     kind = SwiGLU if config.mlp == "swiglu" else GeluMLP
     return kind(config.d_model, config.d_ff, bias=config.bias)
