@@ -16,7 +16,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils.config import ModelConfig, swiglu_hidden_dim
-from course_utils.layers import CausalSelfAttention, KVCache, RotaryEmbedding, make_mlp, make_norm
+from course_utils.layers import (
+    CausalSelfAttention,
+    KVCache,
+    RMSNorm,
+    RotaryEmbedding,
+    make_mlp,
+    make_norm,
+)
 
 #: Standard deviation of the initial weights: GPT-2's and Llama's ``initializer_range``
 #: (Hugging Face ``LlamaConfig`` default, 0.02).
@@ -139,8 +146,10 @@ class DecoderLM(nn.Module):
                 nn.init.normal_(module.weight, std=residual_std if is_residual else INIT_STD)
             if isinstance(module, nn.Linear) and module.bias is not None:
                 nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.LayerNorm):
-                module.reset_parameters()
+            elif isinstance(module, (nn.LayerNorm, RMSNorm)):
+                nn.init.ones_(module.weight)
+                if getattr(module, "bias", None) is not None:
+                    nn.init.zeros_(module.bias)
 
     @property
     def output_weight(self) -> torch.Tensor:

@@ -96,6 +96,11 @@ def test_initialisation_follows_gpt2():
     assert block.mlp.down_proj.weight.std().item() == pytest.approx(0.02 / 4, rel=0.05)
     assert torch.all(block.attention.q_proj.bias == 0)
     assert torch.all(block.norm1.weight == 1)
+    with torch.no_grad():
+        block.norm1.weight.mul_(3)
+        block.attention.q_proj.bias.add_(1)
+    model.reset_parameters()
+    assert torch.all(block.norm1.weight == 1) and torch.all(block.attention.q_proj.bias == 0)
 
 
 @pytest.mark.parametrize(
