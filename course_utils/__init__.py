@@ -30,6 +30,8 @@ from course_utils.environment import (
     setup_notebook,
 )
 from course_utils.exercises import check
+from course_utils.generation import generate
+from course_utils.layers import RMSNorm, causal_mask
 from course_utils.memory import (
     activation_bytes,
     kv_cache_bytes,
@@ -37,6 +39,7 @@ from course_utils.memory import (
     training_memory,
     weight_bytes,
 )
+from course_utils.model import DecoderLM, LLMBlock
 from course_utils.parameters import count_parameters, estimate_parameters, parameter_breakdown
 from course_utils.pipeline import run_pipeline, training_text
 from course_utils.presets import PRESETS
@@ -71,6 +74,11 @@ __all__ = [
     "weight_bytes",
     # chapter 2: scaling laws
     # chapter 3: the decoder-only transformer
+    "DecoderLM",
+    "LLMBlock",
+    "RMSNorm",
+    "causal_mask",
+    "generate",
     # chapter 4: training data
     "BPETokenizer",
     "MinHasher",

@@ -1,0 +1,146 @@
+"""Generation: the KV cache changes the cost, never the tokens."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from course_utils.config import ModelConfig
+from course_utils.environment import best_device
+from course_utils.generation import generate, next_token
+from course_utils.memory import kv_cache_bytes
+from course_utils.model import DecoderLM
+
+CONFIGS = {
+    "llama, grouped-query": ModelConfig(
+        vocab_size=41, d_model=32, n_layers=2, n_heads=4, n_kv_heads=2, max_seq_len=40
+    ),
+    "gpt-2 style": ModelConfig(
+        vocab_size=41,
+        d_model=32,
+        n_layers=2,
+        n_heads=4,
+        max_seq_len=40,
+        norm="layernorm",
+        mlp="gelu",
+        pos_embedding="learned",
+        tie_embeddings=True,
+        bias=True,
+    ),  # fmt: skip
+}
+
+
+def trained_looking_model(config: ModelConfig) -> DecoderLM:
+    """Random weights large enough that next-token distributions are far from uniform."""
+    torch.manual_seed(0)
+    model = DecoderLM(config)
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            noise = torch.randn(parameter.shape, generator=generator)
+            scale = 1.0 if parameter.ndim == 1 else parameter.shape[-1] ** -0.5
+            parameter.copy_((1.0 if parameter.ndim == 1 else 0.0) + noise * scale)
+        model.token_embeddings.weight.normal_(std=0.2, generator=generator)
+    return model
+
+
+def prompt(config: ModelConfig, batch: int = 3, length: int = 5) -> torch.Tensor:
+    return torch.randint(
+        0, config.vocab_size, (batch, length), generator=torch.Generator().manual_seed(2)
+    )
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_cached_and_uncached_greedy_generation_agree(name):
+    config = CONFIGS[name]
+    model = trained_looking_model(config)
+    idx = prompt(config)
+    cached = generate(model, idx, 30, temperature=0.0)
+    uncached = generate(model, idx, 30, temperature=0.0, use_cache=False)
+    assert torch.equal(cached, uncached)
+    assert torch.equal(cached[:, :5], idx)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_cached_and_uncached_sampling_agree_with_a_seeded_generator(name):
+    config = CONFIGS[name]
+    model = trained_looking_model(config)
+    idx = prompt(config)
+    runs = [
+        generate(model, idx, 30, temperature=0.8, top_k=10, use_cache=use_cache,
+                 generator=torch.Generator().manual_seed(7))
+        for use_cache in (True, False, True)
+    ]  # fmt: skip
+    assert torch.equal(runs[0], runs[1])
+    assert torch.equal(runs[0], runs[2])
+    other_seed = generate(model, idx, 30, generator=torch.Generator().manual_seed(8))
+    assert not torch.equal(runs[0], other_seed)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_cached_logits_equal_full_forward_logits(name):
+    config = CONFIGS[name]
+    model = trained_looking_model(config).eval()
+    idx = prompt(config, length=12)
+    cache = model.new_cache()
+    with torch.no_grad():
+        full = model(idx)
+        pieces = [model(idx[:, :6], cache=cache)]
+        pieces += [model(idx[:, t : t + 1], cache=cache) for t in range(6, 12)]
+    torch.testing.assert_close(torch.cat(pieces, dim=1), full, rtol=1e-4, atol=1e-4)
+
+
+def test_generation_restores_training_mode_and_keeps_the_prompt_device():
+    config = CONFIGS["llama, grouped-query"]
+    model = trained_looking_model(config).train()
+    out = generate(model, prompt(config), 2)
+    assert model.training
+    assert out.shape == (3, 7) and out.dtype == torch.long
+
+
+def test_top_k_one_is_greedy_and_top_k_limits_the_choices():
+    logits = torch.tensor([[0.0, 3.0, 1.0, 2.5]])
+    assert next_token(logits, temperature=0.0).item() == 1
+    assert next_token(logits, top_k=1).item() == 1
+    generator = torch.Generator().manual_seed(0)
+    drawn = {next_token(logits, top_k=2, generator=generator).item() for _ in range(200)}
+    assert drawn == {1, 3}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_new_tokens": -1}, "max_new_tokens"),
+        ({"max_new_tokens": 2, "temperature": -1.0}, "temperature"),
+        ({"max_new_tokens": 2, "top_k": 0}, "top_k"),
+        ({"max_new_tokens": 40}, "max_seq_len=40"),
+    ],
+)
+def test_bad_generation_arguments_are_clear_errors(kwargs, message):
+    config = CONFIGS["llama, grouped-query"]
+    model = trained_looking_model(config)
+    with pytest.raises(ValueError, match=message):
+        generate(model, prompt(config), **kwargs)
+    with pytest.raises(ValueError, match="DecoderLM"):
+        generate(torch.nn.Linear(2, 2), prompt(config), 1)
+
+
+def test_kv_cache_bytes_match_a_real_cache():
+    config = CONFIGS["llama, grouped-query"]
+    model = trained_looking_model(config)
+    cache = model.new_cache()
+    with torch.no_grad():
+        model(prompt(config, batch=2, length=9), cache=cache)
+    stored = sum(c.keys.numel() + c.values.numel() for c in cache) * 4  # float32
+    assert stored == kv_cache_bytes(config, batch_size=2, context_len=9, dtype="fp32")
+
+
+@pytest.mark.skipif(best_device() == "cpu", reason="needs a CUDA or MPS device")
+def test_generation_on_the_accelerator_matches_the_cpu():
+    config = CONFIGS["llama, grouped-query"]
+    model = trained_looking_model(config)
+    idx = prompt(config)
+    on_cpu = generate(model, idx, 10, temperature=0.0)
+    on_device = generate(model.to(best_device()), idx, 10, temperature=0.0)
+    assert on_device.device.type == best_device()
+    assert torch.equal(on_device.cpu(), on_cpu)
