@@ -28,6 +28,22 @@ from course_utils.memory import (
 )
 from course_utils.parameters import count_parameters, estimate_parameters, parameter_breakdown
 from course_utils.presets import PRESETS
+from course_utils.scaling import (
+    CHINCHILLA,
+    EPOCH_2024,
+    KAPLAN_JOINT,
+    KAPLAN_SINGLE_VARIABLE,
+    ScalingLaws,
+    frontier_positions,
+    inference_aware_allocation,
+    isoflop_profile,
+)
+from course_utils.scaling_explorer import compute_budget_explorer
+from course_utils.scaling_fit import (
+    bootstrap_scaling_law,
+    fit_scaling_law,
+    synthetic_measurements,
+)
 
 __version__ = "0.1.0"
 
@@ -56,6 +72,18 @@ __all__ = [
     "training_run",
     "weight_bytes",
     # chapter 2: scaling laws
+    "CHINCHILLA",
+    "EPOCH_2024",
+    "KAPLAN_JOINT",
+    "KAPLAN_SINGLE_VARIABLE",
+    "ScalingLaws",
+    "bootstrap_scaling_law",
+    "compute_budget_explorer",
+    "fit_scaling_law",
+    "frontier_positions",
+    "inference_aware_allocation",
+    "isoflop_profile",
+    "synthetic_measurements",
     # chapter 3: the decoder-only transformer
     # chapter 4: training data
     # chapter 5: training a tiny LLM
