@@ -26,6 +26,7 @@ class Chapter:
 
 CHAPTERS: tuple[Chapter, ...] = (
     Chapter(0, "00_welcome.ipynb", "Welcome: how this course works", 15),
+    Chapter(1, "01_scale.ipynb", "What makes a model large", 75),
 )
 
 

@@ -8,7 +8,7 @@ import ipywidgets as widgets
 
 from course_utils.config import ModelConfig
 from course_utils.memory import serving_memory, training_memory, weight_bytes
-from course_utils.parameters import parameter_breakdown
+from course_utils.parameters import estimate_parameters, parameter_shares
 from course_utils.presets import PRESETS
 
 GB = 1e9
@@ -22,17 +22,16 @@ def scale_summary(config: ModelConfig) -> str:
     """
     if not isinstance(config, ModelConfig):
         raise ValueError(f"config must be a ModelConfig, got {type(config).__name__}")
-    parts = parameter_breakdown(config)
-    total = sum(parts.values())
-    embeddings = parts["token_embeddings"] + parts["position_embeddings"] + parts["lm_head"]
-    shares = {"embeddings": embeddings, "attention": parts["attention"], "MLP": parts["mlp"]}
+    total = estimate_parameters(config)
+    shares = parameter_shares(config)
     tokens = config.max_seq_len
     train = training_memory(config)
     serve = serving_memory(config)
     lines = [
         f"{config.n_layers} layers, d_model {config.d_model}, vocabulary {config.vocab_size:,}",
         f"{total:,} parameters ({total / 1e9:.3g} billion)",
-        "  " + ", ".join(f"{name} {count / total:.0%}" for name, count in shares.items()),
+        f"  embeddings {shares['embeddings']:.0%}, attention {shares['attention']:.0%},"
+        f" MLP {shares['mlp']:.0%}",
         "memory:",
         f"  store  {weight_bytes(config, 'bf16') / GB:10.3g} GB  (bf16 weights)",
         f"  train  {train.total / GB:10.3g} GB  (Adam, 16 bytes/parameter"

@@ -242,3 +242,40 @@ def serving_memory(
         weights=weight_bytes(config, dtype),
         kv_cache=kv_cache_bytes(config, batch_size=batch_size, context_len=context_len),
     )
+
+
+def plot_memory(configs: dict[str, ModelConfig], *, serving_batch: int = 8, line=None, ax=None):
+    """Grouped bars: GB to store, serve and train each model (chapter 1).
+
+    Store: bf16 weights. Serve: bf16 weights plus the KV cache of ``serving_batch`` sequences
+    at each model's full context. Train: mixed-precision Adam plus the activations of one
+    full-context sequence (flash attention). ``line``: an optional (label, bytes) drawn
+    across, such as one accelerator's memory.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4.2))
+    names = list(configs)
+    bars = {
+        "store (bf16 weights)": [weight_bytes(configs[n]) for n in names],
+        f"serve (+ KV cache, {serving_batch} full contexts)": [
+            serving_memory(configs[n], batch_size=serving_batch).total for n in names
+        ],
+        "train (Adam + activations, 1 context)": [training_memory(configs[n]).total for n in names],
+    }
+    x = np.arange(len(names))
+    width = 0.8 / len(bars)
+    for i, (label, values) in enumerate(bars.items()):
+        ax.bar(x + (i - 1) * width, np.array(values) / 1e9, width, label=label)
+    if line is not None:
+        label, size = line
+        ax.axhline(size / 1e9, color="black", linestyle="--", linewidth=1, label=label)
+    ax.set_yscale("log")
+    ax.set_xticks(x, names)
+    ax.set_xlabel("model")
+    ax.set_ylabel("memory (GB, log scale)")
+    ax.set_title("Memory to store, serve and train")
+    ax.legend(fontsize="small")
+    return ax

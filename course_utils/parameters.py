@@ -137,3 +137,68 @@ def count_parameters(model: torch.nn.Module, verbose: bool = True) -> ParameterC
         print(f"Model size (FP32): {total * 4 / 1e9:.2f} GB")
         print(f"Model size (FP16): {total * 2 / 1e9:.2f} GB")
     return ParameterCount(total, trainable)
+
+
+def parameter_shares(config: ModelConfig) -> dict[str, float]:
+    """Fraction of the parameters in embeddings, attention, MLP and norms (chapter 1).
+
+    "embeddings" gathers token and position embeddings and the LM head (the vocabulary's
+    matrices, whether tied or not).
+    """
+    parts = parameter_breakdown(config)
+    total = sum(parts.values())
+    embeddings = parts["token_embeddings"] + parts["position_embeddings"] + parts["lm_head"]
+    return {
+        "embeddings": embeddings / total,
+        "attention": parts["attention"] / total,
+        "mlp": parts["mlp"] / total,
+        "norms": parts["norms"] / total,
+    }
+
+
+def breakdown_table(columns: dict[str, dict[str, int]]) -> str:
+    """Breakdowns side by side, one row per component plus the total (chapter 1).
+
+    With two columns a third shows their difference (second − first).
+    """
+    if not columns or any(tuple(b) != COMPONENTS for b in columns.values()):
+        raise ValueError("columns must map names to breakdowns with the keys of COMPONENTS")
+    names = list(columns)
+    headers = [*names, "difference"] if len(names) == 2 else names
+    width = max(15, *(len(h) for h in headers))
+    rows = [f"{'component':<20}" + "".join(f"{h:>{width + 2}}" for h in headers)]
+    for key in (*COMPONENTS, "total"):
+        values = [
+            sum(b.values()) if key == "total" else b[key] for b in (columns[n] for n in names)
+        ]
+        cells = [f"{v:,}" for v in values]
+        if len(names) == 2:
+            cells.append(f"{values[1] - values[0]:+,}")
+        if key == "total":
+            rows.append("-" * len(rows[0]))
+        rows.append(f"{key:<20}" + "".join(f"{c:>{width + 2}}" for c in cells))
+    return "\n".join(rows)
+
+
+def plot_parameter_shares(configs: dict[str, ModelConfig], ax=None):
+    """Stacked bars: where each model's parameters live (chapter 1)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 0.4 * len(configs) + 1.6), layout="constrained")
+    names = list(configs)
+    shares = [parameter_shares(configs[name]) for name in names]
+    left = [0.0] * len(names)
+    labels = {"embeddings": "embeddings + LM head", "attention": "attention", "mlp": "MLP"}
+    labels["norms"] = "norms (under 0.1%)" if all(s["norms"] < 1e-3 for s in shares) else "norms"
+    for part, label in labels.items():
+        widths = [100 * s[part] for s in shares]
+        ax.barh(names, widths, left=left, label=label)
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("share of all parameters (%)")
+    ax.set_ylabel("model (smallest at the top)")
+    ax.set_title("Where the parameters live")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, fontsize="small")
+    return ax

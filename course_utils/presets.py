@@ -299,3 +299,30 @@ def _build_presets() -> dict[str, Preset]:
 #: Real models by name (chapter 1): ``PRESETS["llama-2-7b"].config``, ``.published_params``,
 #: ``.source`` and, where the paper states it, ``.training_tokens``.
 PRESETS: Mapping[str, Preset] = MappingProxyType(_build_presets())
+
+
+def _tokens(count: float) -> str:
+    return f"{count / 1e12:g}T" if count >= 1e12 else f"{count / 1e9:g}B"
+
+
+def preset_table(names: list[str] | None = None) -> str:
+    """Computed vs published parameter counts, and training tokens, of presets (chapter 1).
+
+    A ``*`` marks presets whose configuration only approximates the real model: their
+    ``note`` explains the gap.
+    """
+    names = list(PRESETS) if names is None else names
+    unknown = [name for name in names if name not in PRESETS]
+    if unknown:
+        raise ValueError(f"names must be presets ({', '.join(PRESETS)}); unknown: {unknown}")
+    header = f"{'model':<16}{'computed':>17}{'published':>15}{'gap':>9}{'tokens':>8}"
+    rows = [header, "-" * len(header)]
+    for name in names:
+        preset = PRESETS[name]
+        mark = "*" if preset.max_gap is not None else ""
+        tokens = _tokens(preset.training_tokens) if preset.training_tokens else "—"
+        rows.append(
+            f"{name + mark:<16}{preset.estimated_params:>17,}{preset.published_as:>15}"
+            f"{preset.gap:>+9.2%}{tokens:>8}"
+        )
+    return "\n".join(rows)

@@ -362,3 +362,19 @@ def test_serving_memory():
 def test_kv_cache_rejects_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         kv_cache_bytes(tiny(), **kwargs)
+
+
+def test_plot_memory():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from course_utils.memory import plot_memory
+
+    configs = {name: PRESETS[name].config for name in ("gpt2", "llama-2-7b", "llama-3-8b")}
+    ax = plot_memory(configs, line=("one H100 (80 GB)", 80e9))
+    assert ax.get_yscale() == "log"
+    assert "GB" in ax.get_ylabel() and ax.get_title()
+    assert len(ax.patches) == 3 * 3
+    heights = [p.get_height() for p in ax.patches]
+    assert heights[:3] == pytest.approx([weight_bytes(c) / 1e9 for c in configs.values()])
+    assert len(ax.get_legend().get_texts()) == 4

@@ -221,3 +221,44 @@ def test_parameter_count_behaves_like_an_int():
 def test_count_parameters_needs_a_module():
     with pytest.raises(ValueError, match="model must be a torch.nn.Module"):
         count_parameters(ModelConfig(vocab_size=10, d_model=8, n_layers=1, n_heads=2))
+
+
+def test_parameter_shares_sum_to_one():
+    from course_utils.parameters import parameter_shares
+
+    shares = parameter_shares(PRESETS["gpt2"].config)
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert shares["embeddings"] == pytest.approx((50_257 + 1024) * 768 / 124_439_808)
+    # Embeddings dominate small models, MLPs large ones.
+    big = parameter_shares(PRESETS["gpt3-175b"].config)
+    assert shares["embeddings"] > 0.3 > 0.01 > big["embeddings"]
+    assert big["mlp"] == pytest.approx(2 / 3, abs=0.01)
+
+
+def test_breakdown_table_shows_the_difference():
+    from course_utils.parameters import breakdown_table
+
+    table = breakdown_table(
+        {
+            "seed": seed_breakdown(32, 4096),
+            "llama": parameter_breakdown(PRESETS["llama-2-7b"].config),
+        }
+    )
+    assert "6,647,779,328" in table and "6,738,415,616" in table and "+90,636,288" in table
+    assert len(table.splitlines()) == 1 + len(COMPONENTS) + 2
+    three = breakdown_table({str(i): seed_breakdown(i + 1, 64) for i in range(3)})
+    assert "difference" not in three
+    with pytest.raises(ValueError, match="columns"):
+        breakdown_table({"x": {"attention": 1}})
+
+
+def test_plot_parameter_shares():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from course_utils.parameters import plot_parameter_shares
+
+    ax = plot_parameter_shares({name: PRESETS[name].config for name in ("gpt2", "llama-2-7b")})
+    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    assert len(ax.patches) == 2 * 4
+    assert [t.get_text() for t in ax.get_legend().get_texts()][0] == "embeddings + LM head"

@@ -266,3 +266,18 @@ def test_gap_and_allowed_gap():
     preset = PRESETS["gpt2"]
     assert math.isclose(preset.gap, (124_439_808 - 124_000_000) / 124_000_000)
     assert math.isclose(preset.allowed_gap, 500_000 / 124_000_000)
+
+
+def test_preset_table_lists_every_preset_with_its_gap():
+    from course_utils.presets import preset_table
+
+    lines = preset_table().splitlines()
+    assert len(lines) == 2 + len(PRESETS)
+    gpt2 = next(line for line in lines if line.startswith("gpt2 "))
+    assert "124,439,808" in gpt2 and "124M" in gpt2 and "+0.35%" in gpt2
+    gopher = next(line for line in lines if line.startswith("gopher-280b*"))
+    assert "-7.77%" in gopher and "300B" in gopher
+    assert "1.4T" in next(line for line in lines if line.startswith("chinchilla"))
+    assert len(preset_table(["gpt2"]).splitlines()) == 3
+    with pytest.raises(ValueError, match="unknown"):
+        preset_table(["gpt-5"])
