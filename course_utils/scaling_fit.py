@@ -12,6 +12,8 @@ robust to a few bad runs; fitting log-losses makes every run count the same.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.optimize import minimize
 
@@ -123,7 +125,7 @@ def _minimise(start, log_n, log_d, log_loss, delta):
 
 def _law(theta) -> ScalingLaws:
     a, b, e, alpha, beta = (float(value) for value in theta)
-    return ScalingLaws(E=np.exp(e), A=np.exp(a), B=np.exp(b), alpha=alpha, beta=beta)
+    return ScalingLaws(E=math.exp(e), A=math.exp(a), B=math.exp(b), alpha=alpha, beta=beta)
 
 
 def fit_scaling_law(
