@@ -223,6 +223,11 @@ KAPLAN_PARAMS_EXPONENT = 0.73
 # -- isoFLOP profiles and the frontier ----------------------------------------------------------
 
 
+def _require_law(law) -> None:
+    if not isinstance(law, ScalingLaws):
+        raise ValueError(f"law must be a ScalingLaws (e.g. CHINCHILLA), got {type(law).__name__}")
+
+
 def tokens_for_budget(C, N):
     """D = C / (6·N): the tokens a budget of C FLOPs buys for a model of N parameters."""
     return _scalar_or_array(_positive("C", C) / (FLOPS_PER_PARAMETER_TOKEN * _positive("N", N)))
@@ -230,6 +235,7 @@ def tokens_for_budget(C, N):
 
 def isoflop_profile(law: ScalingLaws, C: float, N):
     """Loss of models of size N each trained with exactly C FLOPs (Hoffmann et al. 2022, 3.2)."""
+    _require_law(law)
     return law.predict_loss(N, tokens_for_budget(C, N))
 
 
@@ -239,6 +245,7 @@ def isoflop_minimum(law: ScalingLaws, C) -> tuple:
     A bounded Brent search over log N between 1 parameter and 1 token: it does not use the
     closed form, so it checks :meth:`ScalingLaws.exact_optimal_allocation`.
     """
+    _require_law(law)
     budgets = _positive("C", C)
     sizes = np.empty_like(budgets)
     for index, budget in np.ndenumerate(budgets):
@@ -313,6 +320,7 @@ def frontier_positions(
     law: ScalingLaws, names: Sequence[str] = FRONTIER_MODELS
 ) -> list[FrontierPosition]:
     """Each named preset (sizes and training tokens from chapter 1) against ``law``'s optimum."""
+    _require_law(law)
     positions = []
     for name in names:
         if name not in PRESETS:
@@ -339,6 +347,7 @@ def inference_aware_allocation(
     reaches the loss with D(N) = (B/(loss - E - A/N**alpha))**(1/beta) tokens; we minimise over
     log N numerically. With T = 0 this is the compute-optimal allocation.
     """
+    _require_law(law)
     loss = float(_positive("loss", loss))
     if loss <= law.E:
         raise ValueError(f"loss must be greater than the irreducible loss E={law.E}")

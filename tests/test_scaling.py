@@ -437,3 +437,17 @@ def test_inference_aware_allocation_refuses_bad_input():
         inference_aware_allocation(CHINCHILLA, 1.5, 0)
     with pytest.raises(ValueError, match="inference_tokens must be non-negative"):
         inference_aware_allocation(CHINCHILLA, 2.0, -1)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: isoflop_profile("chinchilla", 1e22, 1e9),
+        lambda: isoflop_minimum(None, 1e22),
+        lambda: frontier_positions(KAPLAN_JOINT),
+        lambda: inference_aware_allocation({"E": 1.69}, 2.0, 0),
+    ],
+)
+def test_functions_of_a_law_refuse_anything_else(call):
+    with pytest.raises(ValueError, match="law must be a ScalingLaws"):
+        call()
