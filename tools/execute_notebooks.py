@@ -46,23 +46,61 @@ def use_reproducible_settings() -> None:
 
 
 def renumber_widget_ids(text: str, notebook: nbformat.NotebookNode) -> str:
-    """Replace random widget model ids by 0000…0001, 0000…0002, … in order of appearance."""
+    """Replace random widget model ids by 0000…0001, 0000…0002, … in a stable order.
+
+    The order follows the widgets' structure, not their random ids (which also set the order
+    of the saved state): first the widgets displayed in cells, in cell order, then, depth
+    first, the models each one refers to, in the order of its (sorted) attributes.
+    """
     state = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     if not state:
         return text
-    ids = set(state)
     order: dict[str, str] = {}
-    for match in re.finditer(r"[0-9a-f]{32}", text):
-        model_id = match.group(0)
-        if model_id in ids and model_id not in order:
-            order[model_id] = f"{len(order) + 1:032x}"
-    return re.sub(r"[0-9a-f]{32}", lambda m: order.get(m.group(0), m.group(0)), text)
+
+    def visit(model_id: str) -> None:
+        if model_id in order or model_id not in state:
+            return
+        order[model_id] = f"{len(order) + 1:032x}"
+        attributes = json.dumps(state[model_id], sort_keys=True)
+        for reference in re.findall(r"IPY_MODEL_([0-9a-f]{32})", attributes):
+            visit(reference)
+
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get("application/vnd.jupyter.widget-view+json")
+            if view:
+                visit(view["model_id"])
+    masked = {m: re.sub(r"[0-9a-f]{32}", "", json.dumps(state[m], sort_keys=True)) for m in state}
+    for model_id in sorted(state, key=masked.__getitem__):  # models no displayed widget uses
+        visit(model_id)
+    renamed = re.sub(r"[0-9a-f]{32}", lambda m: order.get(m.group(0), m.group(0)), text)
+    # Serialise again so that the widget state is sorted by the new ids, not the random ones.
+    return nbformat.writes(nbformat.reads(renamed, as_version=4))
+
+
+def coalesce_streams(cell: nbformat.NotebookNode) -> None:
+    """Merge consecutive stdout (or stderr) outputs, which the kernel splits at random times."""
+    merged: list[nbformat.NotebookNode] = []
+    for output in cell.get("outputs", []):
+        previous = merged[-1] if merged else None
+        if (
+            output.output_type == "stream"
+            and previous is not None
+            and previous.output_type == "stream"
+            and previous.name == output.name
+        ):
+            previous.text += output.text
+        else:
+            merged.append(output)
+    cell.outputs = merged
 
 
 def tidy(notebook: nbformat.NotebookNode) -> None:
     """Drop metadata that differs between runs or machines."""
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            coalesce_streams(cell)
         if cell.cell_type == "code" and "skip-execution" in cell.metadata.get("tags", []):
             cell.outputs = []
             cell.execution_count = None
@@ -88,8 +126,7 @@ def execute(path: Path, timeout: int = 900) -> float:
     client.execute()
     seconds = time.perf_counter() - start
     tidy(notebook)
-    text = nbformat.writes(notebook) + "\n"
-    path.write_text(renumber_widget_ids(text, notebook))
+    path.write_text(renumber_widget_ids(nbformat.writes(notebook), notebook) + "\n")
     return seconds
 
 

@@ -1,0 +1,82 @@
+"""Executing a notebook twice stores the same file: widget ids and stream splits are tidied."""
+
+from __future__ import annotations
+
+import importlib.util
+import uuid
+
+import nbformat
+
+from tests.notebook_files import ROOT
+
+_SPEC = importlib.util.spec_from_file_location(
+    "execute_notebooks", ROOT / "tools" / "execute_notebooks.py"
+)
+execute_notebooks = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(execute_notebooks)
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def notebook_with_widgets(ids: list[str]) -> nbformat.NotebookNode:
+    """A box (ids[0]) holding two sliders (ids[1], ids[2]) that share a layout (ids[3])."""
+    box, first, second, layout = ids
+    state = {
+        second: {
+            "model_name": "IntSliderModel",
+            "state": {"layout": f"IPY_MODEL_{layout}", "value": 2},
+        },
+        layout: {"model_name": "LayoutModel", "state": {}},
+        first: {
+            "model_name": "IntSliderModel",
+            "state": {"layout": f"IPY_MODEL_{layout}", "value": 1},
+        },
+        box: {
+            "model_name": "VBoxModel",
+            "state": {"children": [f"IPY_MODEL_{first}", f"IPY_MODEL_{second}"]},
+        },
+    }
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("box")
+    cell.id = "widget-cell"
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data", data={WIDGET_VIEW: {"model_id": box}, "text/plain": "box"}
+        )
+    ]
+    notebook.cells = [cell]
+    notebook.metadata["widgets"] = {execute_notebooks.WIDGET_STATE: {"state": state}}
+    return notebook
+
+
+def renumbered(ids: list[str]) -> str:
+    notebook = notebook_with_widgets(ids)
+    return execute_notebooks.renumber_widget_ids(nbformat.writes(notebook), notebook)
+
+
+def test_widget_ids_follow_the_structure_not_the_random_ids():
+    first_run = renumbered([uuid.uuid4().hex for _ in range(4)])
+    ascending = renumbered([f"{i:032x}" for i in (0xA, 0xB, 0xC, 0xD)])
+    descending = renumbered([f"{i:032x}" for i in (0xD, 0xC, 0xB, 0xA)])
+    assert first_run == ascending == descending
+    numbered = nbformat.reads(first_run, as_version=4)
+    assert numbered.cells[0].outputs[0].data[WIDGET_VIEW]["model_id"] == f"{1:032x}"
+    state = numbered.metadata.widgets[execute_notebooks.WIDGET_STATE]["state"]
+    assert state[f"{1:032x}"]["model_name"] == "VBoxModel"
+    assert state[f"{2:032x}"]["state"]["value"] == 1  # the box's first child comes next
+
+
+def test_stream_outputs_are_merged():
+    cell = nbformat.v4.new_code_cell("print(1); print(2)")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="2\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="warning\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="3\n"),
+    ]
+    execute_notebooks.coalesce_streams(cell)
+    assert [(o.name, o.text) for o in cell.outputs] == [
+        ("stdout", "1\n2\n"),
+        ("stderr", "warning\n"),
+        ("stdout", "3\n"),
+    ]
