@@ -44,6 +44,21 @@ from course_utils.parameters import count_parameters, estimate_parameters, param
 from course_utils.pipeline import run_pipeline, training_text
 from course_utils.presets import PRESETS
 from course_utils.quality import quality_filter
+from course_utils.scaling import (
+    CHINCHILLA,
+    EPOCH_2024,
+    KAPLAN_JOINT,
+    KAPLAN_SINGLE_VARIABLE,
+    ScalingLaws,
+    frontier_positions,
+    inference_aware_allocation,
+    isoflop_profile,
+)
+from course_utils.scaling_fit import (
+    bootstrap_scaling_law,
+    fit_scaling_law,
+    synthetic_measurements,
+)
 from course_utils.tokenizer import BPETokenizer
 
 __version__ = "0.1.0"
@@ -73,6 +88,17 @@ __all__ = [
     "training_run",
     "weight_bytes",
     # chapter 2: scaling laws
+    "CHINCHILLA",
+    "EPOCH_2024",
+    "KAPLAN_JOINT",
+    "KAPLAN_SINGLE_VARIABLE",
+    "ScalingLaws",
+    "bootstrap_scaling_law",
+    "fit_scaling_law",
+    "frontier_positions",
+    "inference_aware_allocation",
+    "isoflop_profile",
+    "synthetic_measurements",
     # chapter 3: the decoder-only transformer
     "DecoderLM",
     "LLMBlock",
