@@ -124,13 +124,13 @@ def generate_text(
     return tokenizer.decode(tokens[0].tolist())
 
 
-WORD = re.compile(r"[a-z]{2,}")
+WORD = re.compile(r"[a-z]{3,}")
 
 
 def known_word_fraction(text: str, reference_text: str) -> float:
     """Share of the words in ``text`` that also occur in ``reference_text`` (chapter 5).
 
-    A word is a run of two or more letters, compared in lower case. A crude but telling
+    A word is a run of three or more letters, compared in lower case. A crude but telling
     measure of generated text: random characters rarely spell words, a model that has learned
     spelling mostly does. 0.0 when ``text`` has no words at all.
     """
