@@ -74,6 +74,7 @@ from course_utils.training import (
     bits_per_character,
     learning_rate_at,
     split_tokens,
+    tokens_from_file,
     unigram_loss,
 )
 
@@ -155,5 +156,6 @@ __all__ = [
     "run_isoflop_study",
     "save_checkpoint",
     "split_tokens",
+    "tokens_from_file",
     "unigram_loss",
 ]

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -177,6 +177,21 @@ def token_tensor(ids: Sequence[int] | torch.Tensor) -> torch.Tensor:
     return tokens
 
 
+def tokens_from_file(path: str | Path, tokenizer) -> torch.Tensor:
+    """The token ids of a UTF-8 text file, encoded with ``tokenizer`` (chapter 5).
+
+    Any course tokenizer works (``CharTokenizer``, chapter 4's ``BPETokenizer``); an empty file
+    is a ``ValueError``, as there is nothing to train on.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no text file at {path}")
+    text = path.read_text(encoding="utf-8")
+    if not text:
+        raise ValueError(f"{path} is empty: there is nothing to train on")
+    return token_tensor(tokenizer.encode(text))
+
+
 def split_tokens(
     ids: Sequence[int] | torch.Tensor, validation_fraction: float = 0.1
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -256,26 +271,6 @@ def decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, 
         {"params": matrices, "weight_decay": weight_decay},
         {"params": vectors, "weight_decay": 0.0},
     ]
-
-
-@contextmanager
-def torch_threads(n_threads: int | None) -> Iterator[None]:
-    """Run the block with ``n_threads`` PyTorch CPU threads, then restore the setting.
-
-    ``None`` leaves the setting alone. The test suite pins one thread so that stored outputs
-    repeat exactly; training outputs depend on the machine anyway, so chapter 5 trains with
-    two threads where two cores are available.
-    """
-    if n_threads is None:
-        yield
-        return
-    _require_int("n_threads", n_threads, minimum=1)
-    before = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class Trainer:

@@ -10,6 +10,7 @@ import torch
 from course_utils.config import ModelConfig
 from course_utils.environment import best_device
 from course_utils.model import DecoderLM, next_token_loss
+from course_utils.tokenizer import BPETokenizer, CharTokenizer
 from course_utils.training import (
     Trainer,
     TrainingConfig,
@@ -20,6 +21,7 @@ from course_utils.training import (
     sample_windows,
     split_tokens,
     token_tensor,
+    tokens_from_file,
     unigram_loss,
 )
 
@@ -255,3 +257,25 @@ def test_unigram_loss_is_the_cross_entropy_of_smoothed_frequencies():
     assert unigram_loss(uniform, uniform, 50) == pytest.approx(math.log(50))
     with pytest.raises(ValueError, match=r"0\.\.2"):
         unigram_loss(train, torch.tensor([3]), vocab_size=3)
+
+
+def test_a_text_file_trains_with_either_tokenizer(tmp_path):
+    path = tmp_path / "story.txt"
+    path.write_text("the cat sat on the mat, and the dog sat on the log. " * 30, encoding="utf-8")
+    settings = TrainingConfig(steps=30, batch_size=8, context_len=12, warmup_steps=3, eval_every=30)
+    for tokenizer in (
+        CharTokenizer.train(path.read_text()),
+        BPETokenizer.train(path.read_text(), 270),
+    ):
+        tokens = tokens_from_file(path, tokenizer)
+        assert tokenizer.decode(tokens.tolist()) == path.read_text()
+        train, val = split_tokens(tokens, validation_fraction=0.2)
+        torch.manual_seed(0)
+        model = DecoderLM(TINY.replace(vocab_size=tokenizer.vocab_size))
+        history = Trainer(model, train, val, settings, device="cpu").train(progress=False)
+        assert history.final_val_loss < history.val_loss[0] - 1.0
+    (tmp_path / "empty.txt").write_text("")
+    with pytest.raises(ValueError, match="nothing to train on"):
+        tokens_from_file(tmp_path / "empty.txt", CharTokenizer.train("abc"))
+    with pytest.raises(ValueError, match="no text file"):
+        tokens_from_file(tmp_path / "missing.txt", CharTokenizer.train("abc"))
