@@ -8,9 +8,11 @@ repetition times a few steps of one model and then of the other (which goes firs
 and the ratio of the two times is one paired measurement, so a slow moment of the machine
 slows both. The table reports medians and the spread of the paired ratios.
 
-Peak memory is measured in a fresh child process per model (the growth of its peak resident
-memory over a few training steps), since one process cannot attribute memory to one of two
-models; it includes the optimizer state and everything PyTorch allocates.
+Training memory is measured in a fresh child process per model, since one process cannot
+attribute memory to one of two models: the growth of its peak resident memory over five training
+steps, from just before the first (weights built, optimizer created but still empty). It counts
+gradients, AdamW's two moment buffers, the activations saved for the backward pass and whatever
+else PyTorch allocates.
 
     python bench/bench_training_throughput.py                 # the issue's config, 1 thread
     python bench/bench_training_throughput.py --threads 2 --repeats 30
@@ -27,6 +29,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -132,12 +135,39 @@ def memory_child(which: str, steps: int = 5) -> None:
         model, loss_fn = transformers.LlamaForCausalLM(hf_config), hf_loss
     optimizer = optimizer_for(model)
     idx = batch(CONFIG)
-    unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is in bytes on macOS, else KiB
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    for _ in range(steps):
-        train_step(model, loss_fn, optimizer, idx)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"megabytes": (after - before) * unit / 1e6}))
+    before = resident_kib("VmRSS")
+    if before is not None and reset_peak_resident():
+        for _ in range(steps):
+            train_step(model, loss_fn, optimizer, idx)
+        grown = (resident_kib("VmHWM") - before) * 1024
+    else:  # elsewhere than Linux: the growth of the lifetime peak (less exact)
+        unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, else KiB
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        for _ in range(steps):
+            train_step(model, loss_fn, optimizer, idx)
+        grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak) * unit
+    print(json.dumps({"megabytes": grown / 1e6}))
+
+
+def resident_kib(field: str) -> int | None:
+    """VmRSS (resident now) or VmHWM (peak resident) of this process in KiB, on Linux."""
+    try:
+        lines = Path("/proc/self/status").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return None
+
+
+def reset_peak_resident() -> bool:
+    """Reset the peak resident memory (VmHWM) to the current one; Linux 4.0 or newer."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
 
 def profile(ours, reference, idx) -> None:
@@ -208,8 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         f"SwiGLU {CONFIG.d_ff}, vocabulary {CONFIG.vocab_size}, tied embeddings; "
         f"batch {BATCH} x {CONTEXT}; AdamW (foreach) for both"
     )
-    print(f"{args.repeats} paired repetitions of {args.steps} steps each; training memory is the")
-    print("growth of peak resident memory over 5 training steps, in a fresh process per model\n")
+    print(
+        f"{args.repeats} paired repetitions of {args.steps} steps each; training memory: growth of"
+    )
+    print("peak resident memory over 5 training steps, in a fresh process per model\n")
     header = (
         f"{'model':<22} {'train tokens/s':>15} {'forward tokens/s':>17} {'training memory':>16}"
     )
