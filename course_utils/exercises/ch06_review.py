@@ -471,8 +471,8 @@ multiple_choice(
     id="6.12",
     title="why clean before deduplicating",
     chapter=4,
-    question="In chapter 4, planted web mirrors looked only 0.5–0.7 similar to their originals "
-    "as crawled. Why does the pipeline clean lines before it deduplicates?",
+    question="In chapter 4, planted web mirrors looked only half to three quarters similar to "
+    "their originals as crawled. Why does the pipeline clean lines before it deduplicates?",
     options={
         "a": "cleaning strips each mirror's page frame (menus, cookie notices, share buttons); "
         "the copies are then over 0.9 similar, above the 0.8 threshold;",
