@@ -4,6 +4,7 @@ Importing the package has no side effects: it seeds nothing, prints nothing and
 downloads nothing. Each chapter's public names are re-exported here.
 """
 
+from course_utils.checkpoints import load_checkpoint, resume_trainer, save_checkpoint
 from course_utils.compute import (
     ACCELERATORS,
     forward_flops_per_token,
@@ -26,11 +27,18 @@ from course_utils.dedup import MinHasher, exact_duplicates, find_near_duplicates
 from course_utils.environment import (
     best_device,
     environment_report,
+    quick_mode,
     set_seed,
     setup_notebook,
 )
 from course_utils.exercises import check
-from course_utils.generation import generate
+from course_utils.experiments import (
+    isoflop_minima,
+    model_family,
+    plan_isoflop_runs,
+    run_isoflop_study,
+)
+from course_utils.generation import generate, generate_text, known_word_fraction
 from course_utils.layers import RMSNorm, causal_mask
 from course_utils.memory import (
     activation_bytes,
@@ -59,7 +67,15 @@ from course_utils.scaling_fit import (
     fit_scaling_law,
     synthetic_measurements,
 )
-from course_utils.tokenizer import BPETokenizer
+from course_utils.tokenizer import BPETokenizer, CharTokenizer
+from course_utils.training import (
+    Trainer,
+    TrainingConfig,
+    bits_per_character,
+    learning_rate_at,
+    split_tokens,
+    unigram_loss,
+)
 
 __version__ = "0.1.0"
 
@@ -123,4 +139,21 @@ __all__ = [
     "tokens_per_source",
     "training_text",
     # chapter 5: training a tiny LLM
+    "CharTokenizer",
+    "Trainer",
+    "TrainingConfig",
+    "bits_per_character",
+    "generate_text",
+    "isoflop_minima",
+    "known_word_fraction",
+    "learning_rate_at",
+    "load_checkpoint",
+    "model_family",
+    "plan_isoflop_runs",
+    "quick_mode",
+    "resume_trainer",
+    "run_isoflop_study",
+    "save_checkpoint",
+    "split_tokens",
+    "unigram_loss",
 ]

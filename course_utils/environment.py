@@ -18,9 +18,14 @@ import torch
 
 DEFAULT_SEED = 0
 
+#: Set this environment variable to 1 to shrink chapter 5's training runs to a quick
+#: demonstration (for slow machines, and for the browser test that runs every chapter).
+QUICK_MODE_ENV = "LLM_FOUNDATIONS_QUICK"
+
 #: The settings under which the stored notebook outputs are made (``make execute``) and
 #: compared (``make test``). One thread makes float32 reductions add up in the same order
-#: on every machine; a fixed cell name keeps warning messages free of temporary paths.
+#: on every machine; a fixed cell name keeps warning messages free of temporary paths;
+#: chapter 5's outputs are stored from its full-length runs, never from quick mode.
 REPRODUCIBLE_ENV: dict[str, str] = {
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
@@ -28,6 +33,7 @@ REPRODUCIBLE_ENV: dict[str, str] = {
     "IPYKERNEL_CELL_NAME": "<cell>",
     "HF_HUB_OFFLINE": "1",
     "TOKENIZERS_PARALLELISM": "false",
+    QUICK_MODE_ENV: "0",
 }
 
 
@@ -63,6 +69,21 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     if resolved.type == "mps" and best_device() != "mps":
         raise ValueError("device='mps' was asked for, but MPS is not available here")
     return resolved
+
+
+def quick_mode() -> bool:
+    """True when ``LLM_FOUNDATIONS_QUICK`` is set to 1 (or yes/true): shorter runs (chapter 5).
+
+    Chapter 5 trains models; in quick mode it trains for fewer steps on a smaller grid, so the
+    whole notebook runs in well under a minute. The numbers are then less converged, never
+    wrong: every assertion in the chapter holds in both modes.
+    """
+    value = os.environ.get(QUICK_MODE_ENV, "").strip().lower()
+    if value in ("", "0", "no", "false"):
+        return False
+    if value in ("1", "yes", "true"):
+        return True
+    raise ValueError(f"{QUICK_MODE_ENV} must be 1 or 0 (yes/no, true/false), got {value!r}")
 
 
 def setup_notebook(seed: int = DEFAULT_SEED) -> None:

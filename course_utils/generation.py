@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import torch
 
 from course_utils.model import DecoderLM
@@ -80,3 +82,60 @@ def generate(
         new_input = token if use_cache else idx
     model.train(was_training)
     return idx
+
+
+def generate_text(
+    model: DecoderLM,
+    tokenizer,
+    prompt: str,
+    max_new_tokens: int,
+    temperature: float = 0.8,
+    top_k: int | None = None,
+    seed: int = 0,
+) -> str:
+    """Continue ``prompt`` by ``max_new_tokens`` tokens, even past the model's context (chapter 5).
+
+    :func:`generate` stops at ``max_seq_len``: a model has never seen positions beyond it. To
+    write more, this slides a window: when the context is full, it keeps the most recent half
+    and continues from there, so the model always reads at most ``max_seq_len`` tokens (and
+    forgets what came before). ``tokenizer`` is any course tokenizer (``encode``/``decode``);
+    ``seed`` makes the sampling repeatable. Returns the prompt and its continuation as text.
+    """
+    if not isinstance(prompt, str) or not prompt:
+        raise ValueError("prompt must be a non-empty str")
+    if (
+        isinstance(max_new_tokens, bool)
+        or not isinstance(max_new_tokens, int)
+        or max_new_tokens < 0
+    ):
+        raise ValueError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
+    window = model.config.max_seq_len
+    device = model.output_weight.device
+    generator = torch.Generator(device=device).manual_seed(seed)
+    tokens = torch.tensor([tokenizer.encode(prompt)], dtype=torch.int64)
+    remaining = max_new_tokens
+    while remaining > 0:
+        keep = tokens.shape[1] if tokens.shape[1] < window else max(1, window // 2)
+        context = tokens[:, -keep:]
+        n_new = min(remaining, window - context.shape[1])
+        extended = generate(model, context, n_new, temperature, top_k, generator=generator)
+        tokens = torch.cat((tokens, extended[:, context.shape[1] :].cpu()), dim=1)
+        remaining -= n_new
+    return tokenizer.decode(tokens[0].tolist())
+
+
+WORD = re.compile(r"[a-z]{3,}")
+
+
+def known_word_fraction(text: str, reference_text: str) -> float:
+    """Share of the words in ``text`` that also occur in ``reference_text`` (chapter 5).
+
+    A word is a run of three or more letters, compared in lower case. A crude but telling
+    measure of generated text: random characters rarely spell words, a model that has learned
+    spelling mostly does. 0.0 when ``text`` has no words at all.
+    """
+    words = WORD.findall(text.lower())
+    if not words:
+        return 0.0
+    known = set(WORD.findall(reference_text.lower()))
+    return sum(word in known for word in words) / len(words)

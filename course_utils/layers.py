@@ -5,6 +5,13 @@ two feed-forward networks (GELU and SwiGLU). :mod:`course_utils.model` assembles
 
 Shapes follow one convention: activations are ``(batch, seq, d_model)``; inside attention,
 per-head tensors are ``(batch, heads, seq, head_dim)``.
+
+Two pieces run through :class:`torch.autograd.Function` s with a hand-written backward
+(:class:`RMSNormFunction`, :class:`RotaryFunction`): at the small sizes the course trains
+(chapter 5), time goes into the many small element-wise operations autograd records, not the
+matrix multiplies, and one node with a short backward formula replaces a dozen. Each keeps
+its plain formula beside it (:func:`rms_norm`, :func:`apply_rotary`); the tests check values
+and gradients against it.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from course_utils.config import ModelConfig
 
@@ -40,11 +48,52 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # rsqrt(mean + eps) is the seed's 1 / sqrt(mean + eps) as one operation.
-        return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + self.eps) * self.weight
+        # rms_norm(x, self.weight, self.eps), with a shorter backward (RMSNormFunction).
+        return RMSNormFunction.apply(x, self.weight, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.weight.shape[0]}, eps={self.eps}"
+
+
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    """RMSNorm's formula, ``x / sqrt(mean(x²) + eps) * weight``, over the last dimension.
+
+    ``rsqrt(mean + eps)`` is the seed's ``1 / sqrt(mean + eps)`` as one operation. Autograd
+    differentiates it through six recorded operations; :class:`RMSNormFunction` computes the
+    same values with a hand-written gradient (chapter 3; chapter 5 measures the difference).
+    """
+    return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps) * weight
+
+
+class RMSNormFunction(torch.autograd.Function):
+    """:func:`rms_norm` as one autograd node with its gradient written out (chapter 5).
+
+    With ``r = 1/sqrt(mean(x²) + eps)``, ``x̂ = x·r`` and ``y = x̂·w``, for an upstream
+    gradient ``g``:
+
+    * ``dL/dw = Σ g·x̂`` over every position,
+    * ``dL/dx = r·(g·w − x̂·mean(g·w·x̂))``, the mean over the last dimension.
+
+    The forward pass runs the same operations as :func:`rms_norm`, in the same order, so the
+    values are identical; the tests check the gradient against autograd through the formula.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+        inverse_rms = torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps)
+        normalised = x * inverse_rms
+        ctx.save_for_backward(normalised, inverse_rms, weight)
+        return normalised * weight
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:
+        normalised, inverse_rms, weight = ctx.saved_tensors
+        weighted = grad * weight
+        grad_weight = (grad * normalised).flatten(0, -2).sum(dim=0)
+        projection = (weighted * normalised).mean(dim=-1, keepdim=True)
+        grad_x = (weighted - normalised * projection).mul_(inverse_rms)
+        return grad_x, grad_weight, None
 
 
 def make_norm(config: ModelConfig) -> nn.Module:
@@ -87,6 +136,43 @@ def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
     ``i + head_dim/2``. Each pair (a, b) becomes (a·cos − b·sin, b·cos + a·sin).
     """
     return x * cos + rotate_half(x) * sin
+
+
+def _rotate_halves(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """(a, b) → (a·cos − b·sin, b·cos + a·sin) on the two halves of ``x``'s last dimension.
+
+    ``cos``/``sin`` are (seq, head_dim/2). Writes into a new contiguous tensor through views of
+    its halves, with no copy for ``rotate_half`` and nothing to concatenate. Each half is
+    rounded exactly as :func:`apply_rotary` rounds it (a product, a product, a sum), so the
+    two give identical values.
+    """
+    half = x.shape[-1] // 2
+    first, second = x[..., :half], x[..., half:]
+    out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+    torch.mul(first, cos, out=out[..., :half]).sub_(second * sin)
+    torch.mul(second, cos, out=out[..., half:]).add_(first * sin)
+    return out
+
+
+class RotaryFunction(torch.autograd.Function):
+    """:func:`apply_rotary` as one autograd node (chapter 5).
+
+    A rotation by angle θ is orthogonal, so its gradient is the rotation by −θ applied to
+    the upstream gradient: the backward pass is the forward pass with ``-sin``. ``cos`` and
+    ``sin`` are the half-width tables (seq, head_dim/2); the output is contiguous whatever the
+    layout of ``x`` (the attention passes a transposed view and saves a copy).
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(cos, sin)
+        return _rotate_halves(x, cos, sin)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        cos, sin = ctx.saved_tensors
+        return _rotate_halves(grad, cos, -sin), None, None
 
 
 def apply_rotary_interleaved(x: torch.Tensor, positions: torch.Tensor, theta: float = 10_000.0):
@@ -155,8 +241,10 @@ class RotaryEmbedding(nn.Module):
                 f"positions up to {end - 1} need max_seq_len > {end - 1}; "
                 f"this model was built with max_seq_len={self.max_seq_len}"
             )
-        cos, sin = self.cos[start:end].to(x.dtype), self.sin[start:end].to(x.dtype)
-        return apply_rotary(x, cos, sin)
+        half = x.shape[-1] // 2  # the tables repeat each angle in both halves
+        cos = self.cos[start:end, :half].to(x.dtype)
+        sin = self.sin[start:end, :half].to(x.dtype)
+        return RotaryFunction.apply(x, cos, sin)  # = apply_rotary(x, cos, sin), faster backward
 
 
 # ---------------------------------------------------------------------------------------

@@ -271,3 +271,88 @@ class BPETokenizer:
 
     def __repr__(self) -> str:
         return f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)})"
+
+
+class CharTokenizer:
+    """One token per character: the simplest tokenizer, used to train chapter 5's model.
+
+    Its vocabulary is the set of characters of the text it was built from, in code-point
+    order. Same interface as :class:`BPETokenizer` (``encode``, ``decode``, ``save``,
+    ``load``). A character-level model needs no merges and learns spelling first; its loss per
+    token is directly a loss per character.
+    """
+
+    TYPE = "character"
+
+    def __init__(self, characters: Iterable[str]):
+        vocab = sorted(set(characters))
+        if not vocab or any(not isinstance(c, str) or len(c) != 1 for c in vocab):
+            raise ValueError("characters must be a non-empty collection of single characters")
+        self.vocab: list[str] = vocab
+        self._ids = {char: i for i, char in enumerate(vocab)}
+
+    @classmethod
+    def train(cls, text: str) -> CharTokenizer:
+        """A tokenizer with one token for each distinct character of ``text`` (chapter 5)."""
+        if not isinstance(text, str) or not text:
+            raise ValueError("text must be a non-empty str")
+        return cls(text)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids for ``text``; a character outside the vocabulary is a ``ValueError``."""
+        if not isinstance(text, str):
+            raise ValueError(f"text must be a str, got {type(text).__name__}")
+        try:
+            return [self._ids[char] for char in text]
+        except KeyError:
+            unknown = sorted(set(text) - set(self._ids))
+            raise ValueError(f"characters not in the vocabulary: {unknown[:10]!r}") from None
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """The text for a list of token ids."""
+        try:
+            return "".join(self.vocab[i] for i in ids)
+        except (IndexError, TypeError) as error:
+            raise ValueError(f"ids must be ints in 0..{self.vocab_size - 1}") from error
+
+    def to_dict(self) -> dict:
+        """A JSON-ready description: the characters, in id order."""
+        return {"type": self.TYPE, "characters": "".join(self.vocab)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CharTokenizer:
+        if data.get("type") != cls.TYPE or not isinstance(data.get("characters"), str):
+            raise ValueError("data must describe a character tokenizer (from to_dict)")
+        tokenizer = cls(data["characters"])
+        if "".join(tokenizer.vocab) != data["characters"]:
+            raise ValueError("characters must be distinct and in code-point order")
+        return tokenizer
+
+    def save(self, path: str | Path) -> None:
+        """Write the tokenizer to a JSON file."""
+        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> CharTokenizer:
+        """Read a tokenizer written by :meth:`save`."""
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    def __repr__(self) -> str:
+        return f"CharTokenizer(vocab_size={self.vocab_size})"
+
+
+Tokenizer = BPETokenizer | CharTokenizer
+
+
+def tokenizer_from_dict(data: dict) -> Tokenizer:
+    """Rebuild either tokenizer from its ``to_dict()`` (chapter 5's checkpoints store it)."""
+    kind = data.get("type") if isinstance(data, dict) else None
+    if kind == CharTokenizer.TYPE:
+        return CharTokenizer.from_dict(data)
+    if kind == "byte-level BPE":
+        return BPETokenizer.from_dict(data)
+    raise ValueError(f"unknown tokenizer type {kind!r}: expected 'character' or 'byte-level BPE'")

@@ -5,9 +5,11 @@ import pytest
 import torch
 
 from course_utils.environment import (
+    QUICK_MODE_ENV,
     REPRODUCIBLE_ENV,
     best_device,
     environment_report,
+    quick_mode,
     resolve_device,
     set_seed,
     setup_notebook,
@@ -74,3 +76,20 @@ def test_the_suite_runs_with_the_reproducible_settings():
 
     for name, value in REPRODUCIBLE_ENV.items():
         assert os.environ[name] == value
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, False), ("", False), ("0", False), ("1", True), ("yes", True)]
+)
+def test_quick_mode_reads_its_environment_variable(monkeypatch, value, expected):
+    if value is None:
+        monkeypatch.delenv(QUICK_MODE_ENV, raising=False)
+    else:
+        monkeypatch.setenv(QUICK_MODE_ENV, value)
+    assert quick_mode() is expected
+
+
+def test_quick_mode_refuses_a_value_it_cannot_read(monkeypatch):
+    monkeypatch.setenv(QUICK_MODE_ENV, "fast")
+    with pytest.raises(ValueError, match=QUICK_MODE_ENV):
+        quick_mode()

@@ -7,7 +7,7 @@ import torch
 
 from course_utils.config import ModelConfig
 from course_utils.environment import best_device
-from course_utils.generation import generate, next_token
+from course_utils.generation import generate, generate_text, known_word_fraction, next_token
 from course_utils.memory import kv_cache_bytes
 from course_utils.model import DecoderLM
 
@@ -144,3 +144,35 @@ def test_generation_on_the_accelerator_matches_the_cpu():
     on_device = generate(model.to(best_device()), idx, 10, temperature=0.0)
     assert on_device.device.type == best_device()
     assert torch.equal(on_device.cpu(), on_cpu)
+
+
+class Letters:
+    """The smallest tokenizer: one id per lowercase letter (``generate_text`` needs two methods)."""
+
+    def encode(self, text: str) -> list[int]:
+        return [ord(char) - ord("a") for char in text]
+
+    def decode(self, ids) -> str:
+        return "".join(chr(ord("a") + i) for i in ids)
+
+
+def test_generate_text_writes_past_the_context_window_and_repeats_with_a_seed():
+    config = ModelConfig(vocab_size=26, d_model=32, n_layers=1, n_heads=2, max_seq_len=16)
+    model = trained_looking_model(config)
+    text = generate_text(model, Letters(), "abc", 50, seed=3)
+    assert len(text) == 53 and text.startswith("abc")
+    assert generate_text(model, Letters(), "abc", 50, seed=3) == text
+    assert generate_text(model, Letters(), "abc", 50, seed=4) != text
+    # Within the window it is chapter 3's generate, with the same generator.
+    short = generate_text(model, Letters(), "abc", 10, temperature=0.0)
+    expected = generate(model, torch.tensor([Letters().encode("abc")]), 10, temperature=0.0)
+    assert short == Letters().decode(expected[0].tolist())
+    with pytest.raises(ValueError, match="prompt"):
+        generate_text(model, Letters(), "", 5)
+
+
+def test_known_word_fraction_counts_words_of_three_letters_or_more():
+    reference = "The cat sat on the mat."
+    assert known_word_fraction("the CAT sat", reference) == 1.0
+    assert known_word_fraction("the dog sat, a xqz on", reference) == pytest.approx(2 / 4)
+    assert known_word_fraction("x yz 3 !", reference) == 0.0

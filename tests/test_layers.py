@@ -13,7 +13,9 @@ from course_utils.layers import (
     CausalSelfAttention,
     KVCache,
     RMSNorm,
+    RMSNormFunction,
     RotaryEmbedding,
+    RotaryFunction,
     apply_rotary,
     apply_rotary_interleaved,
     causal_mask,
@@ -22,6 +24,7 @@ from course_utils.layers import (
     interleaved_to_half_permutation,
     make_norm,
     permute_for_rotate_half,
+    rms_norm,
     rope_frequencies,
     rotate_half,
 )
@@ -75,6 +78,38 @@ def test_make_norm_follows_the_config():
 def test_rmsnorm_rejects_bad_arguments(dim, eps):
     with pytest.raises(ValueError, match="dim|eps"):
         RMSNorm(dim, eps=eps)
+
+
+def test_rmsnorm_module_computes_exactly_the_formula():
+    x = torch.randn(3, 7, 16, generator=generator()) * 2
+    norm = RMSNorm(16, eps=1e-5)
+    with torch.no_grad():
+        norm.weight.copy_(torch.randn(16, generator=generator(1)))
+    assert torch.equal(norm(x), rms_norm(x, norm.weight, 1e-5))
+
+
+def test_rmsnorm_function_gradient_passes_gradcheck():
+    x = torch.randn(2, 3, 6, dtype=torch.float64, generator=generator(), requires_grad=True)
+    weight = torch.randn(6, dtype=torch.float64, generator=generator(1), requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, w: RMSNormFunction.apply(x, w, 0.1), (x, weight))
+
+
+@pytest.mark.parametrize("eps", [1e-6, 0.5])
+def test_rmsnorm_function_gradients_equal_autograd_through_the_formula(eps):
+    x = torch.randn(4, 5, 12, dtype=torch.float64, generator=generator(), requires_grad=True)
+    weight = torch.randn(12, dtype=torch.float64, generator=generator(1), requires_grad=True)
+    upstream = torch.randn(4, 5, 12, dtype=torch.float64, generator=generator(2))
+    by_hand = torch.autograd.grad(RMSNormFunction.apply(x, weight, eps), (x, weight), upstream)
+    by_autograd = torch.autograd.grad(rms_norm(x, weight, eps), (x, weight), upstream)
+    for ours, reference in zip(by_hand, by_autograd, strict=True):
+        torch.testing.assert_close(ours, reference, rtol=1e-12, atol=1e-12)
+
+
+def test_hand_written_backwards_refuse_double_backward():
+    x = torch.randn(2, 4, requires_grad=True)
+    (grad,) = torch.autograd.grad(RMSNorm(4)(x).pow(2).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable|twice"):
+        grad.sum().backward()
 
 
 # --- Rotary position embeddings --------------------------------------------------------
@@ -183,6 +218,30 @@ def test_apply_rotary_with_start_equals_slicing_a_longer_sequence():
     torch.testing.assert_close(rotary(x)[:, :, 5:], rotary(x[:, :, 5:], start=5))
     cos, sin = rotary.cos[5:9], rotary.sin[5:9]
     torch.testing.assert_close(rotary(x[:, :, 5:], start=5), apply_rotary(x[:, :, 5:], cos, sin))
+
+
+def test_rotary_module_computes_exactly_the_rotate_half_formula():
+    rotary = RotaryEmbedding(8, 16)
+    # A transposed view, as the attention passes it: the output is contiguous either way.
+    x = torch.randn(2, 9, 3, 8, generator=generator()).transpose(1, 2)
+    rotated = rotary(x)
+    assert rotated.is_contiguous()
+    assert torch.equal(rotated, apply_rotary(x, rotary.cos[:9], rotary.sin[:9]))
+
+
+def test_rotary_function_gradient_is_the_inverse_rotation_and_passes_gradcheck():
+    rotary = RotaryEmbedding(6, 8).double()
+    cos, sin = rotary.cos[:5, :3], rotary.sin[:5, :3]
+    x = torch.randn(2, 5, 6, dtype=torch.float64, generator=generator(), requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x: RotaryFunction.apply(x, cos, sin), (x,))
+    upstream = torch.randn(2, 5, 6, dtype=torch.float64, generator=generator(1))
+    (by_hand,) = torch.autograd.grad(RotaryFunction.apply(x, cos, sin), x, upstream)
+    (by_autograd,) = torch.autograd.grad(
+        apply_rotary(x, rotary.cos[:5], rotary.sin[:5]), x, upstream
+    )
+    torch.testing.assert_close(by_hand, by_autograd, rtol=1e-12, atol=1e-12)
+    # Rotating the gradient forward again gives back the upstream gradient.
+    torch.testing.assert_close(RotaryFunction.apply(by_hand, cos, sin), upstream)
 
 
 # --- Attention -------------------------------------------------------------------------

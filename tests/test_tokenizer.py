@@ -9,10 +9,12 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from course_utils.pipeline import training_text
 from course_utils.tokenizer import (
     BPETokenizer,
+    CharTokenizer,
     bytes_to_unicode,
     from_printable,
     pretokenize,
     printable,
+    tokenizer_from_dict,
 )
 
 # GPT-2's pattern as published (openai/gpt-2, src/encoder.py), for the third-party regex module.
@@ -143,3 +145,40 @@ def test_bad_input():
     with pytest.raises(ValueError, match="byte-level token"):
         from_printable(" ")
     assert BPETokenizer.train("", 300).vocab_size == 256
+
+
+# --- the character tokenizer (chapter 5) ---------------------------------------------------
+
+
+def test_character_tokenizer_round_trips_the_corpus(text):
+    tokenizer = CharTokenizer.train(text)
+    assert tokenizer.vocab == sorted(set(text))
+    ids = tokenizer.encode(text[:5000])
+    assert len(ids) == 5000 and max(ids) < tokenizer.vocab_size
+    assert tokenizer.decode(ids) == text[:5000]
+
+
+def test_character_tokenizer_refuses_what_it_has_not_seen():
+    tokenizer = CharTokenizer.train("abc")
+    with pytest.raises(ValueError, match=r"not in the vocabulary: \['z'\]"):
+        tokenizer.encode("abz")
+    with pytest.raises(ValueError, match="ids must be ints in 0..2"):
+        tokenizer.decode([3])
+    with pytest.raises(ValueError, match="non-empty"):
+        CharTokenizer.train("")
+    with pytest.raises(ValueError, match="single characters"):
+        CharTokenizer(["ab"])
+
+
+def test_both_tokenizers_save_and_load_through_one_json_reader(tmp_path, trained):
+    characters = CharTokenizer.train("hello, world")
+    characters.save(tmp_path / "chars.json")
+    assert CharTokenizer.load(tmp_path / "chars.json").vocab == characters.vocab
+    for tokenizer in (characters, trained):
+        rebuilt = tokenizer_from_dict(json.loads(json.dumps(tokenizer.to_dict())))
+        assert type(rebuilt) is type(tokenizer)
+        assert rebuilt.encode("hello, world") == tokenizer.encode("hello, world")
+    with pytest.raises(ValueError, match="unknown tokenizer type"):
+        tokenizer_from_dict({"type": "wordpiece"})
+    with pytest.raises(ValueError, match="code-point order"):
+        CharTokenizer.from_dict({"type": "character", "characters": "ba"})

@@ -110,6 +110,8 @@ class JupyterLab:
             JUPYTER_DATA_DIR=str(home / "data"),
             JUPYTER_RUNTIME_DIR=str(runtime),
             IPYTHONDIR=str(home / "ipython"),
+            # Chapter 5 trains models: its quick mode keeps the run to seconds, not minutes.
+            LLM_FOUNDATIONS_QUICK="1",
         )
         command = [
             sys.executable,

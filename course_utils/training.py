@@ -1,0 +1,436 @@
+"""Training a language model: AdamW, warm-up and cosine decay, clipping, evaluation (chapter 5).
+
+:class:`Trainer` trains chapter 3's :class:`~course_utils.model.DecoderLM` on a stream of token
+ids (from chapter 4's text and a tokenizer): it samples random windows of the training tokens,
+minimises :func:`~course_utils.model.next_token_loss` with AdamW, sets the learning rate from
+:func:`learning_rate_at` every step, clips the gradient norm, and measures the loss on fixed
+windows of held-out tokens every ``eval_every`` steps. Its whole state (model, optimizer, data
+sampler, step, history) goes into a checkpoint (:mod:`course_utils.checkpoints`), and a run
+resumed from one continues exactly as if it had never stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from course_utils.environment import resolve_device
+from course_utils.model import DecoderLM, next_token_loss
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """The settings of one training run (chapter 5).
+
+    The optimiser settings follow Llama 2 (Touvron et al. 2023, section 2.2): AdamW with
+    beta1 = 0.9, beta2 = 0.95, weight decay 0.1, gradient clipping at norm 1.0, a linear
+    warm-up and a cosine decay to 10% of the peak learning rate. The warm-up is shorter and
+    the peak rate higher than theirs (3e-4), as small models tolerate (and need, to learn in
+    a few hundred steps).
+    """
+
+    steps: int = 1000
+    batch_size: int = 16
+    context_len: int = 64
+    learning_rate: float = 3e-3  # peak, reached at the end of the warm-up
+    min_learning_rate: float = 3e-4  # at the last step: 10% of the peak, as in Llama 2
+    warmup_steps: int = 50
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.95
+    grad_clip: float = 1.0
+    eval_every: int = 100
+    eval_windows: int = 64  # held-out windows of context_len + 1 tokens, the same every time
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "context_len", "eval_every", "eval_windows"):
+            _require_int(name, getattr(self, name), minimum=1)
+        _require_int("warmup_steps", self.warmup_steps, minimum=0)
+        _require_int("seed", self.seed, minimum=0)
+        for name in ("learning_rate", "grad_clip"):
+            _require_number(name, getattr(self, name), positive=True)
+        for name in ("min_learning_rate", "weight_decay"):
+            _require_number(name, getattr(self, name), positive=False)
+        if self.min_learning_rate > self.learning_rate:
+            raise ValueError(
+                f"min_learning_rate ({self.min_learning_rate}) must not exceed "
+                f"learning_rate ({self.learning_rate})"
+            )
+        for name in ("beta1", "beta2"):
+            value = getattr(self, name)
+            _require_number(name, value, positive=False)
+            if not value < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+
+    @property
+    def tokens_per_step(self) -> int:
+        """Tokens the model predicts per step: ``batch_size · context_len``."""
+        return self.batch_size * self.context_len
+
+    @property
+    def tokens(self) -> int:
+        """Tokens seen by the whole run, D = steps · batch_size · context_len (chapter 5)."""
+        return self.steps * self.tokens_per_step
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainingConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown TrainingConfig fields: {sorted(unknown)}")
+        return cls(**values)
+
+
+def _require_int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        allowed = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+
+
+def _require_number(name: str, value: Any, positive: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if (positive and value <= 0) or value < 0:
+        raise ValueError(f"{name} must be {'positive' if positive else '>= 0'}, got {value!r}")
+
+
+def learning_rate_at(step: int, config: TrainingConfig) -> float:
+    """The learning rate for (0-based) ``step``: linear warm-up, then cosine decay (chapter 5).
+
+    During the first ``warmup_steps`` steps the rate climbs linearly to ``learning_rate``
+    (step 0 uses 1/warmup_steps of it); it then follows half a cosine from ``learning_rate``
+    down to ``min_learning_rate``, reached at the last step, ``steps - 1``. The cosine spans
+    the run's own length: Hoffmann et al. (2022, section 3 and Figure A1) found that a
+    schedule longer than the run, as in Kaplan et al. (2020), overstates the loss of short runs.
+    """
+    if not isinstance(config, TrainingConfig):
+        raise ValueError(f"config must be a TrainingConfig, got {type(config).__name__}")
+    _require_int("step", step, minimum=0)
+    if step >= config.steps:
+        raise ValueError(f"step must be below config.steps={config.steps}, got {step}")
+    if step < config.warmup_steps:
+        return config.learning_rate * (step + 1) / config.warmup_steps
+    decay_steps = config.steps - 1 - config.warmup_steps
+    progress = 1.0 if decay_steps <= 0 else (step - config.warmup_steps) / decay_steps
+    cosine = 0.5 * (1 + math.cos(math.pi * progress))
+    return config.min_learning_rate + (config.learning_rate - config.min_learning_rate) * cosine
+
+
+def bits_per_character(loss: float, tokens_per_character: float = 1.0) -> float:
+    """Convert a loss in nats per token to bits per character (chapter 5).
+
+    Divide by ln 2 (nats to bits) and multiply by tokens per character: 1 for a character
+    tokenizer; for BPE, tokens divided by characters (or by UTF-8 bytes, to get bits per byte,
+    the unit that compares models across tokenizers).
+    """
+    _require_number("loss", loss, positive=False)
+    _require_number("tokens_per_character", tokens_per_character, positive=True)
+    return loss / math.log(2) * tokens_per_character
+
+
+def unigram_loss(
+    train_tokens: Sequence[int] | torch.Tensor,
+    val_tokens: Sequence[int] | torch.Tensor,
+    vocab_size: int,
+) -> float:
+    """Loss (nats per token) on ``val_tokens`` of always predicting the training frequencies.
+
+    The baseline a language model must beat to show it learned more than which tokens are
+    common: the cross-entropy of the unigram distribution of ``train_tokens`` (add-one
+    smoothed, so no token has probability 0) on the held-out tokens (chapter 5).
+    """
+    train, val = token_tensor(train_tokens), token_tensor(val_tokens)
+    _require_int("vocab_size", vocab_size, minimum=1)
+    if (
+        max(int(train.max()), int(val.max())) >= vocab_size
+        or min(int(train.min()), int(val.min())) < 0
+    ):
+        raise ValueError(f"token ids must lie in 0..{vocab_size - 1}")
+    counts = torch.bincount(train, minlength=vocab_size).double() + 1
+    log_probabilities = counts.log() - counts.sum().log()
+    return float(-log_probabilities[val].mean())
+
+
+# ---------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------
+
+
+def token_tensor(ids: Sequence[int] | torch.Tensor) -> torch.Tensor:
+    """A 1-D int64 tensor of token ids, checked to be non-empty."""
+    tokens = torch.as_tensor(ids, dtype=torch.int64)
+    if tokens.ndim != 1 or tokens.numel() == 0:
+        raise ValueError(
+            f"tokens must be a non-empty 1-D sequence of ids, got {tuple(tokens.shape)}"
+        )
+    return tokens
+
+
+def split_tokens(
+    ids: Sequence[int] | torch.Tensor, validation_fraction: float = 0.1
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, validation): the last ``validation_fraction`` of the stream is held out.
+
+    A contiguous split, so no training window overlaps a validation window.
+    """
+    tokens = token_tensor(ids)
+    if not 0 < validation_fraction < 1:
+        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction!r}")
+    cut = round(tokens.numel() * (1 - validation_fraction))
+    return tokens[:cut], tokens[cut:]
+
+
+def sample_windows(
+    tokens: torch.Tensor, batch_size: int, context_len: int, generator: torch.Generator
+) -> torch.Tensor:
+    """``batch_size`` random windows of ``context_len + 1`` consecutive tokens, (batch, ctx+1).
+
+    The model reads the first ``context_len`` tokens of a window and predicts the last
+    ``context_len`` (each token from the ones before it).
+    """
+    starts = torch.randint(0, tokens.numel() - context_len, (batch_size,), generator=generator)
+    return torch.stack([tokens[start : start + context_len + 1] for start in starts.tolist()])
+
+
+def evenly_spaced_windows(tokens: torch.Tensor, n_windows: int, context_len: int) -> torch.Tensor:
+    """``n_windows`` windows of ``context_len + 1`` tokens spread evenly over ``tokens``."""
+    last_start = tokens.numel() - context_len - 1
+    starts = torch.linspace(0, last_start, n_windows).round().long()
+    return torch.stack([tokens[start : start + context_len + 1] for start in starts.tolist()])
+
+
+# ---------------------------------------------------------------------------------------
+# The loop
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainingHistory:
+    """What a run measured, for plotting (chapter 5). Losses are in nats per token.
+
+    ``train_loss[i]`` and ``learning_rate[i]`` belong to step ``i``; validation losses are
+    measured at ``eval_steps`` (after that many steps: 0 is the untrained model).
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    learning_rate: list[float] = field(default_factory=list)
+    eval_steps: list[int] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    seconds: float = 0.0  # time spent training, evaluations included
+
+    @property
+    def final_val_loss(self) -> float:
+        if not self.val_loss:
+            raise ValueError("no validation loss measured yet")
+        return self.val_loss[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainingHistory:
+        return cls(**values)
+
+
+def decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW parameter groups: weight decay on matrices only, not on norm weights or biases.
+
+    The usual practice (e.g. GPT-2's and nanoGPT's training code): decay pulls weights towards
+    zero, which is right for a matrix but would fight a norm's gain, whose neutral value is 1.
+    Embeddings are matrices and decay with the rest.
+    """
+    matrices = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
+    vectors = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
+    return [
+        {"params": matrices, "weight_decay": weight_decay},
+        {"params": vectors, "weight_decay": 0.0},
+    ]
+
+
+@contextmanager
+def torch_threads(n_threads: int | None) -> Iterator[None]:
+    """Run the block with ``n_threads`` PyTorch CPU threads, then restore the setting.
+
+    ``None`` leaves the setting alone. The test suite pins one thread so that stored outputs
+    repeat exactly; training outputs depend on the machine anyway, so chapter 5 trains with
+    two threads where two cores are available.
+    """
+    if n_threads is None:
+        yield
+        return
+    _require_int("n_threads", n_threads, minimum=1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class Trainer:
+    """Trains a :class:`DecoderLM` on token streams; ``train()`` runs it (chapter 5).
+
+    ``train_tokens`` and ``val_tokens`` are 1-D token ids (see :func:`split_tokens`). The model
+    is moved to ``device`` (``None``: CUDA or MPS when present, else the CPU). Everything is
+    checked before any work starts: a bad setting is a ``ValueError``, not a crash after ten
+    minutes. The data sampler has its own generator seeded by ``config.seed``, so a run repeats
+    exactly (on the CPU) and its state can be checkpointed.
+    """
+
+    def __init__(
+        self,
+        model: DecoderLM,
+        train_tokens: Sequence[int] | torch.Tensor,
+        val_tokens: Sequence[int] | torch.Tensor,
+        config: TrainingConfig | None = None,
+        device: str | torch.device | None = None,
+    ) -> None:
+        config = TrainingConfig() if config is None else config
+        if not isinstance(model, DecoderLM):
+            raise ValueError(f"model must be a DecoderLM, got {type(model).__name__}")
+        if not isinstance(config, TrainingConfig):
+            raise ValueError(f"config must be a TrainingConfig, got {type(config).__name__}")
+        if config.context_len > model.config.max_seq_len:
+            raise ValueError(
+                f"context_len={config.context_len} is longer than the model's "
+                f"max_seq_len={model.config.max_seq_len}"
+            )
+        train_tokens, val_tokens = token_tensor(train_tokens), token_tensor(val_tokens)
+        for name, tokens in (("train_tokens", train_tokens), ("val_tokens", val_tokens)):
+            if tokens.numel() < config.context_len + 2:
+                raise ValueError(
+                    f"{name} has {tokens.numel()} tokens, too few for windows of "
+                    f"context_len + 1 = {config.context_len + 1} (need at least "
+                    f"{config.context_len + 2})"
+                )
+            if int(tokens.min()) < 0 or int(tokens.max()) >= model.config.vocab_size:
+                raise ValueError(
+                    f"{name} holds ids outside 0..{model.config.vocab_size - 1}, the model's "
+                    "vocabulary: build the model with the tokenizer's vocab_size"
+                )
+        self.config = config
+        self.device = resolve_device(device)
+        self.model = model.to(self.device)
+        self.train_tokens = train_tokens
+        self.val_windows = evenly_spaced_windows(
+            val_tokens, config.eval_windows, config.context_len
+        )
+        self.optimizer = torch.optim.AdamW(
+            decay_groups(model, config.weight_decay),
+            lr=learning_rate_at(0, config),
+            betas=(config.beta1, config.beta2),
+        )
+        self.sampler = torch.Generator().manual_seed(config.seed)  # on the CPU everywhere
+        self.step = 0
+        self.history = TrainingHistory()
+
+    @property
+    def tokens_seen(self) -> int:
+        """Training tokens read so far: ``step · batch_size · context_len``."""
+        return self.step * self.config.tokens_per_step
+
+    @torch.no_grad()
+    def evaluate(self) -> float:
+        """Mean next-token loss on the held-out windows, in nats per token."""
+        was_training = self.model.training
+        self.model.eval()
+        total = 0.0
+        batch = self.config.batch_size
+        for start in range(0, len(self.val_windows), batch):
+            windows = self.val_windows[start : start + batch].to(self.device)
+            total += next_token_loss(self.model, windows).item() * len(windows)
+        self.model.train(was_training)
+        return total / len(self.val_windows)
+
+    def _record_evaluation(self) -> None:
+        if not self.history.eval_steps or self.history.eval_steps[-1] != self.step:
+            self.history.eval_steps.append(self.step)
+            self.history.val_loss.append(self.evaluate())
+
+    def train_step(self) -> float:
+        """One optimiser step on a fresh random batch; returns its training loss."""
+        learning_rate = learning_rate_at(self.step, self.config)
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate
+        windows = sample_windows(
+            self.train_tokens, self.config.batch_size, self.config.context_len, self.sampler
+        ).to(self.device)
+        loss = next_token_loss(self.model, windows)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        value = loss.item()
+        self.history.train_loss.append(value)
+        self.history.learning_rate.append(learning_rate)
+        return value
+
+    def train(self, steps: int | None = None, progress: bool = True) -> TrainingHistory:
+        """Train until ``config.steps`` (or for ``steps`` more, at most that); return the history.
+
+        Evaluates before the first step, every ``eval_every`` steps and after the last step.
+        ``progress`` shows a tqdm bar (a widget in Jupyter, text in a terminal).
+        """
+        remaining = self.config.steps - self.step
+        if steps is not None:
+            _require_int("steps", steps, minimum=1)
+            remaining = min(steps, remaining)
+        self.model.train()
+        began = time.perf_counter()
+        with tqdm(
+            total=self.config.steps,
+            initial=self.step,
+            disable=not progress,
+            desc="training",
+            unit="step",
+        ) as bar:
+            if self.step == 0:
+                self._record_evaluation()
+            for _ in range(remaining):
+                loss = self.train_step()
+                if self.step % self.config.eval_every == 0 or self.step == self.config.steps:
+                    self._record_evaluation()
+                    bar.set_postfix(loss=f"{loss:.3f}", val=f"{self.history.val_loss[-1]:.3f}")
+                bar.update(1)
+        self.history.seconds += time.perf_counter() - began
+        return self.history
+
+    # -- checkpointing ----------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume: optimizer, sampler and RNG states, step, history.
+
+        Only tensors, numbers, strings, lists and dicts, so ``torch.load(weights_only=True)``
+        can read it back. (The model's weights are saved separately by the checkpoint.)
+        """
+        return {
+            "config": self.config.to_dict(),
+            "step": self.step,
+            "optimizer": self.optimizer.state_dict(),
+            "sampler": self.sampler.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "history": self.history.to_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` saved; the config must be the same."""
+        saved = TrainingConfig.from_dict(state["config"])
+        if saved != self.config:
+            raise ValueError(f"the checkpoint was trained with {saved}, not {self.config}")
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.sampler.set_state(state["sampler"])
+        torch.set_rng_state(state["torch_rng"])
+        self.step = int(state["step"])
+        self.history = TrainingHistory.from_dict(state["history"])
