@@ -25,7 +25,7 @@ EVERY_OPTION = [(q.id, letter) for q in MULTIPLE_CHOICE for letter in q.options]
 
 def test_the_quiz_covers_every_chapter_it_reviews():
     assert set(QUIZ) == {i for i in EXERCISES if i.startswith("6.")}
-    assert {q.chapter for q in QUIZ.values()} >= {0, 1, 2, 3, 4}
+    assert {q.chapter for q in QUIZ.values()} == {0, 1, 2, 3, 4, 5}
     assert len(MULTIPLE_CHOICE) >= 5 and len(NUMERIC) >= 5
 
 
@@ -77,6 +77,7 @@ BY_HAND = {
     "6.6": 0.34 / 0.28,  # Hoffmann et al. (2022), section 3.3: alpha, beta
     "6.7": 10.0,
     "6.11": 10_000 ** (-126 / 128) * 4095,  # Su et al. (2021), eq. 15: theta_i, i = 63
+    "6.14": 1.5 / math.log(2),  # nats to bits
 }
 
 
@@ -113,6 +114,9 @@ def test_the_pipeline_share_is_what_the_stages_report():
         ("6.11", 4095.0, "fastest pair"),
         ("6.11", 4095 / 10_000, "theta_64"),
         ("6.13", 100 * EXERCISES["6.13"].example_solution(), "percentage"),
+        ("6.14", 1.5 * math.log(2), "multiplied by ln 2"),
+        ("6.14", 1.5 / math.log(10), "base-10"),
+        ("6.14", 1.5, "still in nats"),
         ("6.13", 1 - EXERCISES["6.13"].example_solution(), "kept, not removed"),
     ],
 )

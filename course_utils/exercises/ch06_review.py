@@ -1,7 +1,7 @@
-"""Chapter 6's quiz: one question or two on every chapter, each answer with its explanation.
+"""Chapter 6's quiz: questions on every chapter, each answer with its explanation.
 
-Multiple-choice questions are :class:`MultipleChoice` entries: every wrong letter carries the
-sentence that explains why it is wrong, and the right one an explanation of why it is right.
+Multiple-choice questions are registered with :func:`multiple_choice`: every wrong letter carries
+the sentence that explains why it is wrong, and the right one an explanation of why it is right.
 Numeric questions recognise the typical slips and say which one was made. The chapter shows
 each question with :func:`question_markdown`, the text it was registered with.
 """
@@ -23,6 +23,7 @@ from course_utils.parameters import parameter_breakdown
 from course_utils.pipeline import clean_corpus
 from course_utils.presets import PRESETS
 from course_utils.scaling import CHINCHILLA, EPOCH_2024, KAPLAN_PARAMS_EXPONENT
+from course_utils.training import bits_per_character
 
 
 @dataclass(frozen=True)
@@ -519,4 +520,85 @@ numeric(
     explanation="about 16% of the bytes (8% of the documents): line cleaning removes "
     "boilerplate from pages it keeps, so bytes fall faster than documents.",
     hint="compare sum(d.n_bytes) over load_corpus() and over the last stage of run_pipeline().",
+)
+
+# --- chapter 5: training a tiny LLM ------------------------------------------------------------
+
+_LOSS_NATS = 1.5
+
+numeric(
+    id="6.14",
+    title="a loss in bits per character",
+    chapter=5,
+    question="A character-level model reaches a validation loss of 1.5 nats per character. "
+    "What is that in bits per character?",
+    answer=lambda: bits_per_character(_LOSS_NATS),
+    slips={
+        "1.5 multiplied by ln 2; to turn nats into bits, divide by ln 2.": lambda: (
+            _LOSS_NATS * math.log(2)
+        ),
+        "a conversion to base-10 digits (divided by ln 10); bits are base 2.": lambda: (
+            _LOSS_NATS / math.log(10)
+        ),
+        "the loss still in nats; a bit is ln 2 ≈ 0.693 nats.": lambda: _LOSS_NATS,
+    },
+    rel_tol=1e-3,
+    unit="bits per character",
+    explanation="1.5 / ln 2 ≈ 2.16 bits per character: far below the unigram model's 4.6 and "
+    "the uniform guess's 7.4 on the course corpus, far above people's 0.6–1.3 (Shannon 1951).",
+    hint="one bit is ln 2 nats; for a character model a token is a character.",
+)
+
+multiple_choice(
+    id="6.15",
+    title="reading a mini isoFLOP study",
+    chapter=5,
+    question="In chapter 5's mini isoFLOP study the smallest model tried had the lowest loss at "
+    "every compute budget. What does that tell you?",
+    options={
+        "a": "the best size lies at or below the smallest model tried: the runs do not bracket "
+        "the optimum, so they give only an upper bound on it;",
+        "b": "at a fixed budget, the smaller the model the better, without limit;",
+        "c": "a scaling law cannot describe character-level models;",
+        "d": "the larger models should have won, since they have more parameters to learn with.",
+    },
+    right="a",
+    why_not={
+        "b": "a model too small for its budget is limited by its size (the A/N^alpha term); the "
+        "minimum just lies below the sizes tried.",
+        "c": "chapter 2's law, with positive exponents, fitted the fourteen runs within a few "
+        "percent; what is missing are runs on both sides of the minimum.",
+        "d": "at a fixed budget a larger model gets fewer tokens (D = C / 6N); with too few "
+        "tokens, the data term costs more than the extra parameters save.",
+    },
+    explanation="an isoFLOP profile must show a minimum between its runs before it locates "
+    "the optimum; Chinchilla used hundreds of runs over a wide range of sizes for that.",
+    hint="what would the profile look like if the optimum lay inside the range of sizes tried?",
+)
+
+multiple_choice(
+    id="6.16",
+    title="what a checkpoint must hold",
+    chapter=5,
+    question="Which checkpoint lets an interrupted training run continue exactly as if it had "
+    "never stopped?",
+    options={
+        "a": "the model's weights;",
+        "b": "the weights, the `ModelConfig` and the tokenizer;",
+        "c": "the weights, config and tokenizer, plus the trainer's state: AdamW's running "
+        "averages, the random generators, the step and the loss history;",
+        "d": "a pickle of the whole `Trainer` object, loaded with `torch.load(path)`.",
+    },
+    right="c",
+    why_not={
+        "a": "without the optimizer's moments and the step, the run restarts its warm-up with "
+        "empty averages, and without config and tokenizer the weights cannot even be used.",
+        "b": "enough to use the model, not to continue training it: AdamW's moments, the step "
+        "(which sets the learning rate) and the data sampler's random state are lost.",
+        "d": "unpickling can run arbitrary code; chapter 5 stores state dicts and JSON and loads "
+        "with weights_only=True, which holds everything needed without that risk.",
+    },
+    explanation="with the full trainer state, a resumed run computes the same losses as an "
+    "uninterrupted one (bit for bit on a CPU, as chapter 5's tests check).",
+    hint="list everything that changes from one training step to the next.",
 )
