@@ -2,7 +2,9 @@
 #   make lab      set up .venv (first time only) and open the course in JupyterLab
 #   make test     lint, package tests, and every notebook checked against its stored outputs
 #   make execute  re-run every notebook in place in a clean kernel (after changing course_utils)
-#   make timings  re-run every notebook and record its run time for the chapter tables
+#   make timings  re-run every notebook on 2 cores, record its run time, update the chapter tables
+#   make guide    rewrite the run-time table of docs/instructors.md from the recorded run times
+#   make slides   install jupyterlab-rise (the `slides` extra) and open JupyterLab to present
 #   make bench    the performance benchmarks under bench/
 
 PYTHON ?= python3
@@ -17,7 +19,7 @@ STAMP := $(VENV)/.installed
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 PORT ?= 8888
 
-.PHONY: venv lab test lint format execute timings bench clean
+.PHONY: venv lab slides test lint format execute timings guide bench clean
 
 venv: $(STAMP)
 
@@ -39,6 +41,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+slides: $(STAMP)
+	$(BIN)/python -m pip install --quiet --constraint $(CONSTRAINTS) --editable ".[slides]"
+	$(MAKE) lab
+
 test: lint
 	$(BIN)/python -m pytest --durations=10
 
@@ -46,8 +52,12 @@ execute: $(STAMP)
 	$(BIN)/python tools/execute_notebooks.py
 
 timings: $(STAMP)
-	$(BIN)/python tools/execute_notebooks.py --timings
+	$(BIN)/python tools/execute_notebooks.py --timings --cores 2
 	$(BIN)/python tools/execute_notebooks.py notebooks/00_welcome.ipynb
+	$(BIN)/python tools/runtime_table.py
+
+guide: $(STAMP)
+	$(BIN)/python tools/runtime_table.py
 
 bench: $(STAMP)
 	@for script in bench/*.py; do $(BIN)/python $$script || exit 1; done

@@ -80,3 +80,19 @@ def test_stream_outputs_are_merged():
         ("stderr", "warning\n"),
         ("stdout", "3\n"),
     ]
+
+
+def test_paths_inside_the_repository_are_stored_relative(tmp_path):
+    cell = nbformat.v4.new_code_cell("ModelConfig(n_heads=10)")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=f"{tmp_path}/course_utils/x.py:3\n"),
+        nbformat.v4.new_output(
+            "error",
+            ename="ValueError",
+            evalue="bad",
+            traceback=[f"File \x1b[32m{tmp_path}/course_utils/config.py:82\x1b[39m", "ValueError"],
+        ),
+    ]
+    execute_notebooks.strip_root(cell, root=tmp_path)
+    assert cell.outputs[0].text == "course_utils/x.py:3\n"
+    assert cell.outputs[1].traceback[0] == "File \x1b[32mcourse_utils/config.py:82\x1b[39m"

@@ -81,6 +81,11 @@ def test_ignored_output_is_followed_by_an_assertion(notebook):
 def test_outputs_name_no_machine_paths(notebook):
     for cell in code_cells(notebook):
         assert str(ROOT) not in output_text(cell)
+        for output in cell.outputs:
+            for line in output.get("traceback", []):
+                assert not re.search(r"/course_utils/", line) and str(ROOT) not in line, (
+                    "a stored traceback names the machine it ran on: run `make execute`"
+                )
 
 
 def test_a_clean_kernel_spec(notebook):

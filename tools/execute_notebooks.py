@@ -7,7 +7,13 @@ version) is removed or renumbered, so executing twice in a row leaves ``git diff
 
     python tools/execute_notebooks.py                     # every notebook and solution
     python tools/execute_notebooks.py notebooks/01_scale.ipynb
-    python tools/execute_notebooks.py --timings           # also record run times
+    python tools/execute_notebooks.py --timings           # also record run times (2 cores)
+    python tools/execute_notebooks.py --timings --cores 4 # ... on 4 cores
+
+With ``--timings`` the run is pinned to ``--cores`` CPU cores (2 by default, what a learner's
+laptop or a free cloud notebook offers; the kernels inherit the pinning) and each notebook's
+wall-clock seconds go to ``course_utils/data/runtimes.json``, from which chapter 0's table and
+the instructor guide's table (``tools/runtime_table.py``) are made.
 """
 
 from __future__ import annotations
@@ -95,12 +101,27 @@ def coalesce_streams(cell: nbformat.NotebookNode) -> None:
     cell.outputs = merged
 
 
+def strip_root(cell: nbformat.NotebookNode, root: Path = ROOT) -> None:
+    """Make paths inside the repository relative in tracebacks and printed text.
+
+    A traceback names every file it passes through; stored as is, it would carry the path of
+    the machine the notebook was executed on.
+    """
+    prefix = f"{root}{os.sep}"
+    for output in cell.get("outputs", []):
+        if output.output_type == "error":
+            output.traceback = [line.replace(prefix, "") for line in output.traceback]
+        elif output.output_type == "stream":
+            output.text = output.text.replace(prefix, "")
+
+
 def tidy(notebook: nbformat.NotebookNode) -> None:
     """Drop metadata that differs between runs or machines."""
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
             coalesce_streams(cell)
+            strip_root(cell)
         if cell.cell_type == "code" and "skip-execution" in cell.metadata.get("tags", []):
             cell.outputs = []
             cell.execution_count = None
@@ -110,6 +131,29 @@ def tidy(notebook: nbformat.NotebookNode) -> None:
         "language": "python",
         "name": "python3",
     }
+
+
+def pin_to_cores(cores: int) -> int:
+    """Run this process and the kernels it starts on the first ``cores`` CPUs; return how many.
+
+    Where the operating system cannot pin (macOS, Windows), nothing changes and the machine's
+    own core count is returned, so the record says what the numbers were measured on.
+    """
+    if isinstance(cores, bool) or not isinstance(cores, int) or cores <= 0:
+        raise ValueError(f"cores must be a positive integer, got {cores!r}")
+    if not hasattr(os, "sched_setaffinity"):
+        return os.cpu_count() or 1
+    available = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, available[:cores])
+    return len(os.sched_getaffinity(0))
+
+
+def record_timings(times: dict[str, float], cores: int, path: Path = RUNTIMES) -> None:
+    """Merge ``times`` (seconds by notebook file name) into the run-time record at ``path``."""
+    recorded = json.loads(path.read_text())
+    recorded["seconds"].update({name: round(s, 1) for name, s in times.items()})
+    recorded["measured_on"] = f"{cores} CPU cores, OMP_NUM_THREADS=1"
+    path.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
 
 
 def execute(path: Path, timeout: int = 900) -> float:
@@ -136,7 +180,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--timings", action="store_true", help=f"record run times in {RUNTIMES.relative_to(ROOT)}"
     )
+    parser.add_argument(
+        "--cores",
+        type=int,
+        default=2,
+        help="with --timings: CPU cores to pin the run to (default: 2)",
+    )
     args = parser.parse_args(argv)
+    cores = pin_to_cores(args.cores) if args.timings else None
     use_reproducible_settings()
     paths = [p.resolve() for p in args.notebooks] or all_notebooks()
     times: dict[str, float] = {}
@@ -144,11 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         seconds = execute(path)
         times[path.name] = seconds
         print(f"{seconds:7.1f} s  {path.relative_to(ROOT)}", flush=True)
-    if args.timings:
-        recorded = json.loads(RUNTIMES.read_text())
-        recorded["seconds"].update({name: round(s, 1) for name, s in times.items()})
-        recorded["measured_on"] = f"{os.cpu_count()} CPU cores, OMP_NUM_THREADS=1"
-        RUNTIMES.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
+    if cores is not None:
+        record_timings(times, cores)
     return 0
 
 

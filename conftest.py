@@ -1,4 +1,4 @@
-"""Test-suite settings shared by the package tests and nbval.
+"""Test-suite settings shared by the package tests and nbval, for any pytest run in the repo.
 
 Every Jupyter kernel nbval starts inherits this process's environment, so setting it here
 gives stored-output comparisons the same settings ``make execute`` used to store them, and
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from course_utils.environment import REPRODUCIBLE_ENV
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parent
 OFFLINE_GUARD = ROOT / "tests" / "offline_guard"
 
 os.environ.update(REPRODUCIBLE_ENV)

@@ -1,0 +1,604 @@
+"""Chapter 6's quiz: questions on every chapter, each answer with its explanation.
+
+Multiple-choice questions are registered with :func:`multiple_choice`: every wrong letter carries
+the sentence that explains why it is wrong, and the right one an explanation of why it is right.
+Numeric questions recognise the typical slips and say which one was made. The chapter shows
+each question with :func:`question_markdown`, the text it was registered with.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from course_utils.compute import ACCELERATORS, training_flops, training_run
+from course_utils.corpus import load_corpus
+from course_utils.exercises import Exercise, Judge, close_to, one_of, register
+from course_utils.layers import rope_frequencies
+from course_utils.memory import ADAM_BYTES_PER_PARAMETER, BYTES_PER_PARAMETER
+from course_utils.parameters import parameter_breakdown
+from course_utils.pipeline import clean_corpus
+from course_utils.presets import PRESETS
+from course_utils.scaling import CHINCHILLA, EPOCH_2024, KAPLAN_PARAMS_EXPONENT
+from course_utils.training import bits_per_character
+
+
+@dataclass(frozen=True)
+class QuizQuestion:
+    """One quiz question as the chapter shows it; ``options`` is empty for a numeric one."""
+
+    id: str
+    title: str
+    chapter: int  # the chapter whose material it reviews
+    question: str
+    options: Mapping[str, str]  # letter -> option text
+    why_not: Mapping[str, str]  # wrong letter -> why it is wrong
+    right: str | None  # the right letter of a multiple-choice question
+
+    @property
+    def is_multiple_choice(self) -> bool:
+        return bool(self.options)
+
+
+#: Every quiz question, in the order the chapter asks them.
+QUIZ: dict[str, QuizQuestion] = {}
+
+
+def question_markdown(exercise_id: str) -> str:
+    """The question as a markdown cell of chapter 6 shows it: title, text and options."""
+    if exercise_id not in QUIZ:
+        raise ValueError(f"exercise_id must be one of {', '.join(QUIZ)}; got {exercise_id!r}")
+    entry = QUIZ[exercise_id]
+    lines = [
+        f"### Question {entry.id} — {entry.title} (chapter {entry.chapter})",
+        "",
+        entry.question,
+    ]
+    if entry.is_multiple_choice:
+        lines.append("")
+        lines += [f"* ({letter}) {text}" for letter, text in entry.options.items()]
+    return "\n".join(lines)
+
+
+def multiple_choice(
+    *,
+    id: str,
+    title: str,
+    chapter: int,
+    question: str,
+    options: Mapping[str, str],
+    right: str,
+    why_not: Mapping[str, str],
+    explanation: str,
+    hint: str,
+) -> Exercise:
+    """Register a multiple-choice question whose every wrong letter explains itself."""
+    if right not in options:
+        raise ValueError(f"right must be one of the options {sorted(options)}, got {right!r}")
+    wrong = set(options) - {right}
+    if set(why_not) != wrong:
+        raise ValueError(
+            f"why_not must explain exactly the wrong options {sorted(wrong)}, got {sorted(why_not)}"
+        )
+    if not all(text.strip() for text in why_not.values()) or not explanation.strip():
+        raise ValueError("every wrong option and the right answer need an explanation")
+    prompt = f"{question} " + " ".join(f"({k}) {v}" for k, v in options.items())
+    exercise = register(
+        Exercise(
+            id=id,
+            prompt=prompt,
+            hint=hint,
+            judge=one_of({**why_not, right: ""}, right=right),
+            example_solution=lambda: right,
+            example_mistake=lambda: sorted(wrong)[0],
+            explanation=explanation,
+        )
+    )
+    QUIZ[id] = QuizQuestion(id, title, chapter, question, dict(options), dict(why_not), right)
+    return exercise
+
+
+def numeric(
+    *,
+    id: str,
+    title: str,
+    chapter: int,
+    question: str,
+    answer: Callable[[], float],
+    slips: Mapping[str, Callable[[], float]],
+    rel_tol: float,
+    unit: str,
+    explanation: str,
+    hint: str,
+) -> Exercise:
+    """Register a numeric question; ``slips`` maps what a typical mistake forgot to its value."""
+    if not slips:
+        raise ValueError("slips must name at least one typical mistake (the tests use it)")
+    if not rel_tol > 0:
+        raise ValueError(f"rel_tol must be positive, got {rel_tol!r}")
+    if not explanation.strip():
+        raise ValueError("the right answer needs an explanation")
+    exercise = register(
+        Exercise(
+            id=id,
+            prompt=question,
+            hint=hint,
+            judge=_judge_number(answer, slips, rel_tol, unit),
+            example_solution=answer,
+            example_mistake=next(iter(slips.values())),
+            explanation=explanation,
+        )
+    )
+    QUIZ[id] = QuizQuestion(id, title, chapter, question, {}, {}, None)
+    return exercise
+
+
+def _judge_number(
+    answer: Callable[[], float],
+    slips: Mapping[str, Callable[[], float]],
+    rel_tol: float,
+    unit: str,
+) -> Judge:
+    def judge(value: Any) -> str | None:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            for problem, slip in slips.items():
+                if math.isclose(value, slip(), rel_tol=rel_tol):
+                    return f"{value:.4g} looks like {problem}"
+        return close_to(answer(), rel_tol=rel_tol, unit=unit)(value)
+
+    return judge
+
+
+# --- chapter 0: how the course runs ----------------------------------------------------------
+
+multiple_choice(
+    id="6.1",
+    title="reproducing a run",
+    chapter=0,
+    question="You ran cells out of order, edited one near the top, and a number no longer "
+    "matches the stored output. What reproduces exactly what the course's tests run?",
+    options={
+        "a": "run the cell with the number again;",
+        "b": "*Kernel → Restart Kernel and Run All Cells…*;",
+        "c": "*File → Revert Notebook to Checkpoint*;",
+        "d": "save the notebook and reload the browser page.",
+    },
+    right="b",
+    why_not={
+        "a": "the kernel keeps whatever state the out-of-order runs left behind; running one "
+        "cell again cannot undo it.",
+        "c": "that throws away your edits (it restores the file) and leaves the kernel's state "
+        "as it was.",
+        "d": "the kernel keeps running with the same state; reloading the page changes nothing "
+        "it computes.",
+    },
+    explanation="a fresh kernel running every cell from the top is how the tests and "
+    "`make execute` run each notebook, and `setup_notebook()` re-seeds every generator.",
+    hint="what state lives in the kernel, and how do you start from none?",
+)
+
+# --- chapter 1: parameters, memory, compute ----------------------------------------------------
+
+_GPT3_PARTS = parameter_breakdown(PRESETS["gpt3-175b"].config)
+_GPT3_MLP_SHARE = _GPT3_PARTS["mlp"] / sum(_GPT3_PARTS.values())
+_GPT3_EMBEDDING_SHARE = _GPT3_PARTS["token_embeddings"] / sum(_GPT3_PARTS.values())
+
+multiple_choice(
+    id="6.2",
+    title="where the parameters live",
+    chapter=1,
+    question="Which component holds most of GPT-3 175B's parameters?",
+    options={
+        "a": "the token embeddings;",
+        "b": "the attention projections;",
+        "c": "the MLPs;",
+        "d": "the normalisation layers.",
+    },
+    right="c",
+    why_not={
+        "a": f"embeddings dominate small models (a third of GPT-2 small) but are "
+        f"{_GPT3_EMBEDDING_SHARE:.1%} of GPT-3: they grow with d, the layers with d².",
+        "b": "attention holds 4·d² per layer, the MLP 8·d²: a third against two thirds.",
+        "d": "a norm holds one or two vectors of d numbers: negligible.",
+    },
+    explanation=f"the MLPs hold {_GPT3_MLP_SHARE:.0%}: 8·d² of each layer's 12·d².",
+    hint="compare 4·d² (attention) with 8·d² (MLP) per layer, and vocabulary × d once.",
+)
+
+_FINE_TUNE_PARAMS = 13e9
+_GB = 1e9
+
+
+def _fine_tune_gb(bytes_per_parameter: float) -> float:
+    return _FINE_TUNE_PARAMS * bytes_per_parameter / _GB
+
+
+numeric(
+    id="6.3",
+    title="memory to fine-tune a 13B model",
+    chapter=1,
+    question="You fine-tune all of a 13B-parameter model (N = 13·10⁹) with mixed-precision "
+    "Adam. How many GB do its weights, gradients and optimizer states take together, "
+    "activations aside? (1 GB = 10⁹ bytes.)",
+    answer=lambda: _fine_tune_gb(sum(ADAM_BYTES_PER_PARAMETER["mixed"])),
+    slips={
+        "the bf16 weights alone; training also stores gradients and Adam's fp32 states.": (
+            lambda: _fine_tune_gb(BYTES_PER_PARAMETER["bf16"])
+        ),
+        "the fp32 weights alone; gradients and optimizer states come on top.": (
+            lambda: _fine_tune_gb(BYTES_PER_PARAMETER["fp32"])
+        ),
+        "the optimizer states alone; add the 16-bit weights and gradients.": (
+            lambda: _fine_tune_gb(ADAM_BYTES_PER_PARAMETER["mixed"][2])
+        ),
+    },
+    rel_tol=1e-3,
+    unit="GB",
+    explanation="16 bytes per parameter (2 weights + 2 gradients + 12 for the fp32 master "
+    "copy, momentum and variance): 208 GB, three 80 GB GPUs before a single activation.",
+    hint="ZeRO's accounting: bytes per parameter for weights, gradients and optimizer states.",
+)
+
+_H100 = ACCELERATORS["H100-SXM"]
+_SMALL_MODEL, _SMALL_TOKENS, _MFU = 1e9, 20e9, 0.4
+
+
+def _gpu_hours(flops: float, mfu: float = _MFU) -> float:
+    return training_run(
+        flops,
+        n_accelerators=1,
+        peak_flops_per_second=_H100.peak_bf16_flops_per_second,
+        mfu=mfu,
+        price_per_accelerator_hour=0.0,
+    ).accelerator_hours
+
+
+numeric(
+    id="6.4",
+    title="GPU-hours for a compute-optimal 1B model",
+    chapter=1,
+    question="A 1B-parameter model is trained on 20B tokens (20 per parameter) on H100s "
+    "(989 TFLOP/s dense BF16) at 40% MFU. How many H100-hours does it take?",
+    answer=lambda: _gpu_hours(training_flops(_SMALL_MODEL, _SMALL_TOKENS)),
+    slips={
+        "the time at 100% of peak; divide by the MFU, 0.4.": lambda: _gpu_hours(
+            training_flops(_SMALL_MODEL, _SMALL_TOKENS), mfu=1.0
+        ),
+        "2·N·D, the forward pass only; training costs 6·N·D.": lambda: _gpu_hours(
+            2 * _SMALL_MODEL * _SMALL_TOKENS
+        ),
+        "GPU-seconds; divide by 3600.": lambda: (
+            3600 * _gpu_hours(training_flops(_SMALL_MODEL, _SMALL_TOKENS))
+        ),
+    },
+    rel_tol=1e-2,
+    unit="H100-hours",
+    explanation="6·N·D = 1.2·10²⁰ FLOPs at 0.4 × 989 TFLOP/s: about 84 H100-hours, "
+    "about $170 at an assumed $2 per GPU-hour.",
+    hint="C = 6·N·D FLOPs; seconds = C / (peak × MFU).",
+)
+
+# --- chapter 2: scaling laws -------------------------------------------------------------------
+
+_BUDGET = 1e23
+
+multiple_choice(
+    id="6.5",
+    title="the 20x rule and the law's own optimum",
+    chapter=2,
+    question="The seed splits every budget with 20 tokens per parameter. At C = 10²³ FLOPs, "
+    "what does the `CHINCHILLA` law, with the constants Hoffmann et al. printed, call optimal?",
+    options={
+        "a": "exactly 20 tokens per parameter: the rule is derived from this law;",
+        "b": "about 78 tokens per parameter; it is the `EPOCH_2024` refit that agrees with the "
+        "20x rule;",
+        "c": "about 2 tokens per parameter, as GPT-3 was trained;",
+        "d": "it depends on the accelerators' MFU.",
+    },
+    right="b",
+    why_not={
+        "a": "the rule comes from Chinchilla's own training and Approach 1; the printed "
+        "constants' optimum moves with C because alpha > beta.",
+        "c": "GPT-3's 2 tokens per parameter sit far below every frontier: under-trained.",
+        "d": "MFU changes how long the FLOPs take, not how the law splits them between N and D.",
+    },
+    explanation=f"{CHINCHILLA.tokens_per_parameter(_BUDGET):.0f} tokens per parameter for "
+    f"CHINCHILLA, {EPOCH_2024.tokens_per_parameter(_BUDGET):.0f} for EPOCH_2024: 20x is a "
+    "good rule for the corrected law, not for the printed one.",
+    hint="CHINCHILLA.tokens_per_parameter(1e23).",
+)
+
+numeric(
+    id="6.6",
+    title="the two terms at the optimum",
+    chapter=2,
+    question="At the compute-optimal point of the `CHINCHILLA` law (alpha = 0.34, beta = 0.28), "
+    "how many times larger is the data term B/D^beta than the model term A/N^alpha?",
+    answer=lambda: CHINCHILLA.alpha / CHINCHILLA.beta,
+    slips={
+        "beta / alpha: the ratio upside down.": lambda: CHINCHILLA.beta / CHINCHILLA.alpha,
+        "equal terms; at the optimum their derivatives balance, not the terms.": lambda: 1.0,
+    },
+    rel_tol=1e-2,
+    unit="",
+    explanation="alpha/beta ≈ 1.21: setting the derivative to zero gives "
+    "alpha·A/N^alpha = beta·B/D^beta, so the terms stand in the ratio beta : alpha, "
+    "at every budget.",
+    hint="set d/dN of A/N^alpha + B/(C/6N)^beta to zero and compare the two terms.",
+)
+
+_GROWTH = 100.0
+
+numeric(
+    id="6.7",
+    title="how fast the model grows with compute",
+    chapter=2,
+    question="On the Chinchilla frontier N_opt grows as C^a with a = 0.5. By what factor "
+    "should the model grow when the compute budget grows 100-fold?",
+    answer=lambda: _GROWTH**0.5,
+    slips={
+        "Kaplan et al.'s a = 0.73; Chinchilla's frontier has a ≈ 0.5.": lambda: (
+            _GROWTH**KAPLAN_PARAMS_EXPONENT
+        ),
+        "all of the compute going into the model (a = 1); the data must grow too.": lambda: _GROWTH,
+    },
+    rel_tol=1e-3,
+    unit="x",
+    explanation="100^0.5 = 10: ten times the parameters and ten times the tokens. Kaplan's "
+    "0.73 would have made the model 29 times larger and the data only 3.5 times.",
+    hint="the growth factor of N is (growth of C) ** a.",
+)
+
+multiple_choice(
+    id="6.8",
+    title="how far a fitted law can be trusted",
+    chapter=2,
+    question="Chapter 2 fitted a law to 90 simulated runs of up to 3·10²¹ FLOPs and "
+    "bootstrapped the fit. What did the bootstrap say about the compute-optimal model size at "
+    "10²⁴ FLOPs, 300 times beyond the runs?",
+    options={
+        "a": "it is pinned down to within 1%;",
+        "b": "it is known only to within a range of roughly 90B to 140B parameters (true: 96B), "
+        "although the fit matches every run;",
+        "c": "the refitted constants equal the true ones, so the extrapolation is exact;",
+        "d": "the Huber loss makes a bootstrap unnecessary.",
+    },
+    right="b",
+    why_not={
+        "a": "the 90% interval spanned about half the true value: extrapolation amplifies "
+        "small uncertainties in the exponents.",
+        "c": "the fitted A and alpha (and B and beta) were far from the true ones: they trade "
+        "off against each other over the measured range.",
+        "d": "the Huber loss guards against a few bad runs; it says nothing about how certain "
+        "the fitted law is.",
+    },
+    explanation="a law that fits small runs well still extrapolates with a wide interval; "
+    "a confidence interval belongs next to every fitted law.",
+    hint="look at chapter 2's histogram of 100 bootstrap refits.",
+)
+
+# --- chapter 3: the architecture ---------------------------------------------------------------
+
+multiple_choice(
+    id="6.9",
+    title="what RMSNorm is for",
+    chapter=3,
+    question="Llama-style models normalise the input of every attention and MLP sub-layer with "
+    "RMSNorm. Which statement is right?",
+    options={
+        "a": "normalising keeps each sub-layer's input at a fixed scale so that a deep residual "
+        "stack trains stably; RMSNorm keeps the rescaling and drops LayerNorm's centring and "
+        "shift, which makes it cheaper;",
+        "b": "the normalisation is there only to save time: without it the model would train "
+        "as well;",
+        "c": "RMSNorm subtracts the mean and divides by the standard deviation;",
+        "d": "RMSNorm has no learned parameters.",
+    },
+    right="a",
+    why_not={
+        "b": "the norm is what keeps training stable (Xiong et al. 2020 on pre-norm blocks); "
+        "RMSNorm's saving comes from dropping the centring, not from normalising.",
+        "c": "that is LayerNorm; RMSNorm divides by the root mean square and does not centre.",
+        "d": "it learns a scale vector of d numbers (LayerNorm learns a scale and a shift).",
+    },
+    explanation="the seed's 'for efficiency' is half the story: the rescaling is for "
+    "stability, and RMSNorm gets it with one reduction instead of two.",
+    hint="what is the difference between RMSNorm and LayerNorm, and what do both keep?",
+)
+
+multiple_choice(
+    id="6.10",
+    title="what Shazeer (2020) showed about SwiGLU",
+    chapter=3,
+    question="The seed says SwiGLU gives 'better gradients'. What does the paper that "
+    "introduced it actually report?",
+    options={
+        "a": "a proof that gating improves gradient flow;",
+        "b": "lower perplexity than ReLU or GELU MLPs at the same parameters and compute "
+        "(hidden width cut to 2/3), measured, with no explanation of why;",
+        "c": "fewer parameters than a GELU MLP of the same width;",
+        "d": "faster training steps.",
+    },
+    right="b",
+    why_not={
+        "a": "the paper proves nothing about gradients; it reports perplexities and explicitly "
+        "offers no explanation.",
+        "c": "three matrices instead of two: the width shrinks to 2/3 · 4d precisely so the "
+        "parameters stay at 8·d².",
+        "d": "by design it costs the same FLOPs per token; the gain is quality per FLOP.",
+    },
+    explanation="Table 1: 1.944 against the ReLU baseline's 1.997 log-perplexity after "
+    "65,536 steps, an empirical result the paper attributes to 'divine benevolence'.",
+    hint="what did Shazeer hold fixed when comparing the variants?",
+)
+
+_LLAMA2_HEAD_DIM, _LLAMA2_CONTEXT = 128, 4096
+
+
+def _slowest_angle(head_dim: int = _LLAMA2_HEAD_DIM) -> float:
+    return float(rope_frequencies(head_dim)[-1]) * (_LLAMA2_CONTEXT - 1)
+
+
+numeric(
+    id="6.11",
+    title="how far RoPE's slowest pair turns",
+    chapter=3,
+    question="Llama 2 uses rotary embeddings with head_dim = 128 and theta = 10,000 and was "
+    "trained on 4096-token sequences. By how many radians has its slowest pair turned at the "
+    "last training position, 4095?",
+    answer=_slowest_angle,
+    slips={
+        "the fastest pair (theta_0 = 1 radian per position); the slowest is the last one.": (
+            lambda: float(_LLAMA2_CONTEXT - 1)
+        ),
+        "theta_64 = 10000^(-1); the last pair is i = 63, theta^(-126/128).": lambda: (
+            (_LLAMA2_CONTEXT - 1) / 10_000
+        ),
+    },
+    rel_tol=1e-3,
+    unit="radians",
+    explanation="about 0.47 radians, less than a tenth of a turn: beyond position 4095 this "
+    "pair reaches angles the model never saw, which is why RoPE models need position "
+    "interpolation or rescaled frequencies to read longer contexts.",
+    hint="theta_i = 10000^(-2i/128) for i = 0 … 63 (rope_frequencies); angle = position × theta.",
+)
+
+# --- chapter 4: data ---------------------------------------------------------------------------
+
+multiple_choice(
+    id="6.12",
+    title="why clean before deduplicating",
+    chapter=4,
+    question="In chapter 4, planted web mirrors looked only half to three quarters similar to "
+    "their originals as crawled. Why does the pipeline clean lines before it deduplicates?",
+    options={
+        "a": "cleaning strips each mirror's page frame (menus, cookie notices, share buttons); "
+        "the copies are then over 0.9 similar, above the 0.8 threshold;",
+        "b": "MinHash cannot handle long documents;",
+        "c": "near deduplication is exact only on cleaned text;",
+        "d": "the order makes no difference.",
+    },
+    right="a",
+    why_not={
+        "b": "MinHash summarises a shingle set of any size in a fixed-length signature.",
+        "c": "MinHash and LSH are approximate either way; what changes is the similarity the "
+        "boilerplate hid.",
+        "d": "it does: on raw pages the frames dilute the shared text below the 0.8 threshold.",
+    },
+    explanation="after line cleaning the mirrors' Jaccard similarity rose above 0.93: "
+    "boilerplate hides duplicates.",
+    hint="compare the 'exact J' and 'cleaned' columns of chapter 4's MinHash table.",
+)
+
+
+@cache
+def _share_removed() -> tuple[float, float]:
+    """(share of bytes, share of documents) the chapter-4 pipeline removes."""
+    corpus, kept = load_corpus(), clean_corpus()
+    bytes_share = 1 - sum(d.n_bytes for d in kept) / sum(d.n_bytes for d in corpus)
+    return bytes_share, 1 - len(kept) / len(corpus)
+
+
+numeric(
+    id="6.13",
+    title="what the data pipeline removed",
+    chapter=4,
+    question="What fraction of the course corpus's bytes does chapter 4's pipeline (line "
+    "cleaning, quality filters, exact and near deduplication) remove? Answer a fraction "
+    "between 0 and 1.",
+    answer=lambda: _share_removed()[0],
+    slips={
+        "the share of documents removed; the question asks for bytes.": lambda: _share_removed()[1],
+        "a percentage; give a fraction between 0 and 1.": lambda: 100 * _share_removed()[0],
+        "the share of bytes kept, not removed.": lambda: 1 - _share_removed()[0],
+    },
+    rel_tol=1e-2,
+    unit="",
+    explanation="about 16% of the bytes (8% of the documents): line cleaning removes "
+    "boilerplate from pages it keeps, so bytes fall faster than documents.",
+    hint="compare sum(d.n_bytes) over load_corpus() and over the last stage of run_pipeline().",
+)
+
+# --- chapter 5: training a tiny LLM ------------------------------------------------------------
+
+_LOSS_NATS = 1.5
+
+numeric(
+    id="6.14",
+    title="a loss in bits per character",
+    chapter=5,
+    question="A character-level model reaches a validation loss of 1.5 nats per character. "
+    "What is that in bits per character?",
+    answer=lambda: bits_per_character(_LOSS_NATS),
+    slips={
+        "1.5 multiplied by ln 2; to turn nats into bits, divide by ln 2.": lambda: (
+            _LOSS_NATS * math.log(2)
+        ),
+        "a conversion to base-10 digits (divided by ln 10); bits are base 2.": lambda: (
+            _LOSS_NATS / math.log(10)
+        ),
+        "the loss still in nats; a bit is ln 2 ≈ 0.693 nats.": lambda: _LOSS_NATS,
+    },
+    rel_tol=1e-3,
+    unit="bits per character",
+    explanation="1.5 / ln 2 ≈ 2.16 bits per character: far below the unigram model's 4.6 and "
+    "the uniform guess's 7.4 on the course corpus, far above people's 0.6–1.3 (Shannon 1951).",
+    hint="one bit is ln 2 nats; for a character model a token is a character.",
+)
+
+multiple_choice(
+    id="6.15",
+    title="reading a mini isoFLOP study",
+    chapter=5,
+    question="In chapter 5's mini isoFLOP study the smallest model tried had the lowest loss at "
+    "every compute budget. What does that tell you?",
+    options={
+        "a": "the best size lies at or below the smallest model tried: the runs do not bracket "
+        "the optimum, so they give only an upper bound on it;",
+        "b": "at a fixed budget, the smaller the model the better, without limit;",
+        "c": "a scaling law cannot describe character-level models;",
+        "d": "the larger models should have won, since they have more parameters to learn with.",
+    },
+    right="a",
+    why_not={
+        "b": "a model too small for its budget is limited by its size (the A/N^alpha term); the "
+        "minimum just lies below the sizes tried.",
+        "c": "chapter 2's law, with positive exponents, fitted the fourteen runs within a few "
+        "percent; what is missing are runs on both sides of the minimum.",
+        "d": "at a fixed budget a larger model gets fewer tokens (D = C / 6N); with too few "
+        "tokens, the data term costs more than the extra parameters save.",
+    },
+    explanation="an isoFLOP profile must show a minimum between its runs before it locates "
+    "the optimum; Chinchilla used hundreds of runs over a wide range of sizes for that.",
+    hint="what would the profile look like if the optimum lay inside the range of sizes tried?",
+)
+
+multiple_choice(
+    id="6.16",
+    title="what a checkpoint must hold",
+    chapter=5,
+    question="Which checkpoint lets an interrupted training run continue exactly as if it had "
+    "never stopped?",
+    options={
+        "a": "the model's weights;",
+        "b": "the weights, the `ModelConfig` and the tokenizer;",
+        "c": "the weights, config and tokenizer, plus the trainer's state: AdamW's running "
+        "averages, the random generators, the step and the loss history;",
+        "d": "a pickle of the whole `Trainer` object, loaded with `torch.load(path)`.",
+    },
+    right="c",
+    why_not={
+        "a": "without the optimizer's moments and the step, the run restarts its warm-up with "
+        "empty averages, and without config and tokenizer the weights cannot even be used.",
+        "b": "enough to use the model, not to continue training it: AdamW's moments, the step "
+        "(which sets the learning rate) and the data sampler's random state are lost.",
+        "d": "unpickling can run arbitrary code; chapter 5 stores state dicts and JSON and loads "
+        "with weights_only=True, which holds everything needed without that risk.",
+    },
+    explanation="with the full trainer state, a resumed run computes the same losses as an "
+    "uninterrupted one (bit for bit on a CPU, as chapter 5's tests check).",
+    hint="list everything that changes from one training step to the next.",
+)
