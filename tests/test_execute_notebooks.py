@@ -96,3 +96,26 @@ def test_paths_inside_the_repository_are_stored_relative(tmp_path):
     execute_notebooks.strip_root(cell, root=tmp_path)
     assert cell.outputs[0].text == "course_utils/x.py:3\n"
     assert cell.outputs[1].traceback[0] == "File \x1b[32mcourse_utils/config.py:82\x1b[39m"
+
+
+def test_progress_bar_timings_are_masked_but_their_counts_and_losses_kept():
+    values = {
+        "a" * 32: "\u20071000/1000\u2007[01:28&lt;00:00,\u2007\u20079.74step/s,\u2007loss=1.290]",
+        "b" * 32: "\u200714/14\u2007[01:55&lt;00:00,\u200711.02s/run]",
+        "c" * 32: "training:\u2007100%",
+    }
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["widgets"] = {
+        execute_notebooks.WIDGET_STATE: {
+            "state": {
+                i: {"model_name": "HTMLModel", "state": {"value": v}} for i, v in values.items()
+            }
+        }
+    }
+    execute_notebooks.mask_progress_timings(notebook)
+    state = notebook.metadata["widgets"][execute_notebooks.WIDGET_STATE]["state"]
+    assert state["a" * 32]["state"]["value"] == (
+        "\u20071000/1000\u2007[time, rate,\u2007loss=1.290]"
+    )
+    assert state["b" * 32]["state"]["value"] == "\u200714/14\u2007[time, rate]"
+    assert state["c" * 32]["state"]["value"] == values["c" * 32]

@@ -2,8 +2,9 @@
 
 Outputs are stored under the same settings the tests compare them with
 (``course_utils.environment.REPRODUCIBLE_ENV``, network blocked), and everything that would
-churn between two runs (cell timing metadata, widget model ids, the interpreter's patch
-version) is removed or renumbered, so executing twice in a row leaves ``git diff`` empty.
+churn between two runs (cell timing metadata, widget model ids, progress bars' elapsed time,
+the interpreter's patch version) is removed or renumbered, so executing twice in a row
+leaves ``git diff`` empty.
 
     python tools/execute_notebooks.py                     # every notebook and solution
     python tools/execute_notebooks.py notebooks/01_scale.ipynb
@@ -36,6 +37,11 @@ NOTEBOOKS = ROOT / "notebooks"
 OFFLINE_GUARD = ROOT / "tests" / "offline_guard"
 RUNTIMES = ROOT / "course_utils" / "data" / "runtimes.json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+#: A tqdm bar's elapsed time, time left and rate, as a finished bar's widget stores them:
+#: "[01:28&lt;00:00,  9.74step/s" (HTML-escaped, figure spaces) or "[00:05<00:00, 1.20s/run".
+PROGRESS_TIMING = re.compile(
+    r"\[\d+:\d+(?::\d+)?(?:<|&lt;)[\d:?]+,[\s\u2007]*(?:[\d.]+|\?)(?:s/\w+|\w+/s)"
+)
 
 
 def all_notebooks() -> list[Path]:
@@ -115,8 +121,22 @@ def strip_root(cell: nbformat.NotebookNode, root: Path = ROOT) -> None:
             output.text = output.text.replace(prefix, "")
 
 
+def mask_progress_timings(notebook: nbformat.NotebookNode) -> None:
+    """Replace the wall-clock part of finished progress bars in the saved widget state.
+
+    The bar's count and postfix (e.g. the final loss) stay; only the time and rate, which
+    differ on every run, become "[time, rate".
+    """
+    state = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    for model in state.values():
+        value = model.get("state", {}).get("value")
+        if isinstance(value, str):
+            model["state"]["value"] = PROGRESS_TIMING.sub("[time, rate", value)
+
+
 def tidy(notebook: nbformat.NotebookNode) -> None:
     """Drop metadata that differs between runs or machines."""
+    mask_progress_timings(notebook)
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
