@@ -16,6 +16,7 @@ from course_utils.parameters import (
     seed_estimate,
 )
 from course_utils.presets import PRESETS
+from tests.hf_reference import hf_parameter_count
 from tests.strategies import model_configs
 from tests.tiny_decoder import TinyDecoder
 
@@ -58,42 +59,14 @@ def test_estimate_equals_a_pytorch_model_of_the_same_shape(config):
 @settings(max_examples=15, deadline=None)
 @given(model_configs(norms=("rmsnorm",), mlps=("swiglu",), position_embeddings=("rope",)))
 def test_estimate_equals_transformers_llama(config):
-    import transformers
-
-    hf_config = transformers.LlamaConfig(
-        vocab_size=config.vocab_size,
-        hidden_size=config.d_model,
-        intermediate_size=config.d_ff,
-        num_hidden_layers=config.n_layers,
-        num_attention_heads=config.n_heads,
-        num_key_value_heads=config.n_kv_heads,
-        tie_word_embeddings=config.tie_embeddings,
-        attention_bias=config.bias,
-        mlp_bias=config.bias,
-    )
-    with torch.device("meta"):
-        model = transformers.LlamaForCausalLM(hf_config)
-    assert sum(p.numel() for p in model.parameters()) == estimate_parameters(config)
+    assert hf_parameter_count(config) == estimate_parameters(config)
 
 
 @settings(max_examples=15, deadline=None)
 @given(model_configs(norms=("layernorm",), mlps=("gelu",), position_embeddings=("learned",)))
 def test_estimate_equals_transformers_gpt2(config):
-    import transformers
-
     config = config.replace(bias=True, n_kv_heads=config.n_heads)  # GPT-2 always has biases
-    hf_config = transformers.GPT2Config(
-        vocab_size=config.vocab_size,
-        n_positions=config.max_seq_len,
-        n_embd=config.d_model,
-        n_layer=config.n_layers,
-        n_head=config.n_heads,
-        n_inner=config.d_ff,
-        tie_word_embeddings=config.tie_embeddings,
-    )
-    with torch.device("meta"):
-        model = transformers.GPT2LMHeadModel(hf_config)
-    assert sum(p.numel() for p in model.parameters()) == estimate_parameters(config)
+    assert hf_parameter_count(config) == estimate_parameters(config)
 
 
 def test_grouped_query_attention_shrinks_only_k_and_v():

@@ -10,6 +10,7 @@ import torch
 from course_utils.config import ModelConfig, swiglu_hidden_dim
 from course_utils.parameters import estimate_parameters
 from course_utils.presets import PRESETS, Preset, parse_count, relative_position_parameters
+from tests.hf_reference import hf_parameter_count
 
 REQUIRED = (
     "gpt2",
@@ -78,47 +79,12 @@ def test_only_the_approximated_models_have_a_wider_tolerance_and_say_why():
 # ---------------------------------------------------------------------------------------
 
 
-def transformers_count(preset: Preset) -> int:
-    import transformers
-
-    config = preset.config
-    if config.norm == "layernorm":
-        hf_config = transformers.GPT2Config(
-            vocab_size=config.vocab_size,
-            n_positions=config.max_seq_len,
-            n_embd=config.d_model,
-            n_layer=config.n_layers,
-            n_head=config.n_heads,
-            n_inner=config.d_ff,
-            tie_word_embeddings=config.tie_embeddings,
-        )
-        model_class = transformers.GPT2LMHeadModel
-    else:
-        hf_config = transformers.LlamaConfig(
-            vocab_size=config.vocab_size,
-            hidden_size=config.d_model,
-            intermediate_size=config.d_ff,
-            num_hidden_layers=config.n_layers,
-            num_attention_heads=config.n_heads,
-            num_key_value_heads=config.n_kv_heads,
-            head_dim=config.head_dim,
-            max_position_embeddings=config.max_seq_len,
-            tie_word_embeddings=config.tie_embeddings,
-            attention_bias=config.bias,
-            mlp_bias=config.bias,
-        )
-        model_class = transformers.LlamaForCausalLM
-    with torch.device("meta"):
-        model = model_class(hf_config)
-    return sum(p.numel() for p in model.parameters())
-
-
 @pytest.mark.parametrize(
     "name",
     ["gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "gpt3-175b", "llama-2-7b", "llama-3-8b"],
 )
 def test_presets_agree_with_transformers(name):
-    assert transformers_count(PRESETS[name]) == PRESETS[name].estimated_params
+    assert hf_parameter_count(PRESETS[name].config) == PRESETS[name].estimated_params
 
 
 def test_mistral_agrees_with_transformers_mistral():
