@@ -25,27 +25,6 @@ def test_defaults_are_derived_from_the_shape():
     assert ModelConfig(**BASE, n_kv_heads=1).n_query_groups == 4
 
 
-def test_the_issue_field_names_exist():
-    names = {f.name for f in dataclasses.fields(ModelConfig)}
-    wanted = {
-        "vocab_size",
-        "d_model",
-        "n_layers",
-        "n_heads",
-        "n_kv_heads",
-        "d_ff",
-        "max_seq_len",
-        "norm",
-        "mlp",
-        "pos_embedding",
-        "tie_embeddings",
-        "bias",
-        "norm_eps",
-        "rope_theta",
-    }
-    assert wanted <= names
-
-
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
