@@ -33,10 +33,15 @@ from course_utils.environment import (
 )
 from course_utils.exercises import check
 from course_utils.experiments import (
+    describe_study_fit,
+    fit_isoflop_study,
     isoflop_minima,
+    measurements,
     model_family,
     plan_isoflop_runs,
+    plot_isoflop_study,
     run_isoflop_study,
+    runs_table,
 )
 from course_utils.generation import generate, generate_text, known_word_fraction
 from course_utils.layers import RMSNorm, causal_mask
@@ -48,7 +53,12 @@ from course_utils.memory import (
     weight_bytes,
 )
 from course_utils.model import DecoderLM, LLMBlock
-from course_utils.parameters import count_parameters, estimate_parameters, parameter_breakdown
+from course_utils.parameters import (
+    count_parameters,
+    estimate_parameters,
+    non_embedding_parameters,
+    parameter_breakdown,
+)
 from course_utils.pipeline import run_pipeline, training_text
 from course_utils.presets import PRESETS
 from course_utils.quality import quality_filter
@@ -98,6 +108,7 @@ __all__ = [
     "estimate_parameters",
     "forward_flops_per_token",
     "kv_cache_bytes",
+    "non_embedding_parameters",
     "parameter_breakdown",
     "serving_memory",
     "training_flops",
@@ -145,15 +156,20 @@ __all__ = [
     "TrainingConfig",
     "bits_per_character",
     "generate_text",
+    "describe_study_fit",
+    "fit_isoflop_study",
     "isoflop_minima",
+    "measurements",
     "known_word_fraction",
     "learning_rate_at",
     "load_checkpoint",
     "model_family",
     "plan_isoflop_runs",
+    "plot_isoflop_study",
     "quick_mode",
     "resume_trainer",
     "run_isoflop_study",
+    "runs_table",
     "save_checkpoint",
     "split_tokens",
     "tokens_from_file",

@@ -17,6 +17,7 @@ class Chapter:
     notebook: str  # file name inside notebooks/
     title: str
     study_minutes: int  # time a learner should set aside, exercises included
+    trains: bool = False  # trains or samples models: its outputs move with CPU kernels
 
     @property
     def solutions(self) -> str:
@@ -28,9 +29,11 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter(0, "00_welcome.ipynb", "Welcome: how this course works", 15),
     Chapter(1, "01_scale.ipynb", "What makes a model large", 75),
     Chapter(2, "02_scaling_laws.ipynb", "Scaling laws: predicting loss, spending compute", 90),
-    Chapter(3, "03_architecture.ipynb", "Inside the decoder-only transformer", 90),
+    Chapter(3, "03_architecture.ipynb", "Inside the decoder-only transformer", 90, trains=True),
     Chapter(4, "04_data.ipynb", "Training data: mixing, cleaning, tokenizing", 75),
-    Chapter(5, "05_train_tiny_llm.ipynb", "Capstone: train a tiny LLM, fit your scaling law", 120),
+    Chapter(
+        5, "05_train_tiny_llm.ipynb", "Capstone: train a tiny LLM, fit your scaling law", 120, True
+    ),
     Chapter(6, "06_review.ipynb", "Review: the key takeaways, corrected, and a quiz", 60),
 )
 

@@ -21,15 +21,19 @@ from tqdm.auto import tqdm
 from course_utils.compute import training_flops
 from course_utils.config import ModelConfig, swiglu_hidden_dim
 from course_utils.model import DecoderLM
-from course_utils.parameters import estimate_parameters
+from course_utils.parameters import estimate_parameters, non_embedding_parameters
+from course_utils.scaling import HOFFMANN_TABLE_2
+from course_utils.scaling_fit import bootstrap_scaling_law, fit_scaling_law, resample_indices
 from course_utils.training import Trainer, TrainingConfig
 
-#: The width of each attention head in the study's models (d_model / n_heads).
-HEAD_DIM = 16
+#: The width of each attention head in the study's models (d_model / n_heads): narrow, so
+#: that widths can step by 4 (8, 12, 16, 20, …) and the family reaches down to models of a few
+#: thousand parameters, where a small budget's optimum lies.
+HEAD_DIM = 4
 
 
 def model_family(
-    vocab_size: int, widths: Sequence[int], n_layers: int = 4, max_seq_len: int = 64
+    vocab_size: int, widths: Sequence[int], n_layers: int = 2, max_seq_len: int = 64
 ) -> list[ModelConfig]:
     """Llama-style models of growing width and one depth, for a scaling study (chapter 5).
 
@@ -68,7 +72,13 @@ class PlannedRun:
 
     @property
     def n_params(self) -> int:
+        """Every parameter, embeddings included (Hoffmann et al.'s N)."""
         return estimate_parameters(self.config)
+
+    @property
+    def non_embedding_params(self) -> int:
+        """Every parameter but the embeddings (Kaplan et al.'s N)."""
+        return non_embedding_parameters(self.config)
 
     @property
     def tokens(self) -> int:
@@ -132,6 +142,10 @@ class IsoFlopRun:
         return self.plan.n_params
 
     @property
+    def non_embedding_params(self) -> int:
+        return self.plan.non_embedding_params
+
+    @property
     def tokens(self) -> int:
         return self.plan.tokens
 
@@ -183,41 +197,142 @@ class IsoFlopMinimum:
     """Approach 2's answer for one budget: the best size on its isoFLOP profile."""
 
     budget: float
-    n_params: float
+    n_params: float  # every parameter (Hoffmann et al.'s count)
+    non_embedding_params: float  # the same model counted without its embeddings (Kaplan's)
     tokens: float
     loss: float
-    bracketed: bool  # True when the parabola's minimum lies inside the sizes that were run
+    bracketed: bool  # True when the parabola's minimum lies strictly inside the sizes run
 
     @property
     def tokens_per_parameter(self) -> float:
+        """D/N counting every parameter."""
         return self.tokens / self.n_params
+
+    @property
+    def tokens_per_non_embedding_parameter(self) -> float:
+        """D/N counting the parameters without the embeddings."""
+        return self.tokens / self.non_embedding_params
 
 
 def isoflop_minima(runs: Sequence[IsoFlopRun]) -> list[IsoFlopMinimum]:
     """For each budget, fit loss = a·(log N)² + b·log N + c and take its minimum (chapter 5).
 
     Hoffmann et al. (2022, section 3.2) fit a parabola to each isoFLOP profile. A budget needs
-    three sizes; if the parabola opens downwards or its minimum falls outside the sizes run,
-    the best measured run stands in and ``bracketed`` is False: the study did not bracket the
-    optimum there, and a wider range of sizes is needed to locate it.
+    three sizes; if the parabola opens downwards or its minimum does not fall strictly between
+    the smallest and the largest size run, the best measured run stands in and ``bracketed``
+    is False: the study did not bracket the optimum there, and a wider range of sizes is
+    needed to locate it. The best size is also given without its embeddings, read off the
+    runs' two counts by interpolation in log-log.
     """
     minima = []
     for budget in sorted({run.budget for run in runs}):
         profile = sorted((run for run in runs if run.budget == budget), key=lambda r: r.n_params)
-        if len(profile) < 3:
-            continue
         log_n = np.log([run.n_params for run in profile])
+        if np.unique(log_n).size < 3:
+            continue
         losses = np.array([run.loss for run in profile])
         a, b, c = np.polyfit(log_n, losses, 2)
         vertex = -b / (2 * a) if a > 0 else math.nan
-        if a > 0 and log_n[0] <= vertex <= log_n[-1]:
-            n_opt, loss, bracketed = math.exp(vertex), a * vertex**2 + b * vertex + c, True
+        if a > 0 and log_n[0] < vertex < log_n[-1]:
+            log_opt, loss, bracketed = vertex, a * vertex**2 + b * vertex + c, True
+            n_opt = math.exp(vertex)
         else:
             best = int(np.argmin(losses))
-            n_opt, loss, bracketed = float(profile[best].n_params), float(losses[best]), False
-        tokens = budget / training_flops(n_opt, 1.0)
-        minima.append(IsoFlopMinimum(budget, n_opt, tokens, float(loss), bracketed))
+            log_opt, loss, bracketed = log_n[best], float(losses[best]), False
+            n_opt = float(profile[best].n_params)
+        log_non_embedding = np.log([run.non_embedding_params for run in profile])
+        minima.append(
+            IsoFlopMinimum(
+                budget,
+                n_opt,
+                math.exp(np.interp(log_opt, log_n, log_non_embedding)),
+                budget / training_flops(n_opt, 1.0),
+                float(loss),
+                bracketed,
+            )
+        )
     return minima
+
+
+def compute_exponents(minima: Sequence[IsoFlopMinimum]) -> tuple[float, float]:
+    """Approach 2's a and b: slopes of log N_opt and log D_opt against log C (chapter 5).
+
+    N_opt ∝ C^a and D_opt ∝ C^b; with C = 6·N·D exactly, a + b = 1.
+    """
+    if len(minima) < 2:
+        raise ValueError(f"minima must hold at least two budgets, got {len(minima)}")
+    log_c = np.log([m.budget for m in minima])
+    a = float(np.polyfit(log_c, np.log([m.n_params for m in minima]), 1)[0])
+    b = float(np.polyfit(log_c, np.log([m.tokens for m in minima]), 1)[0])
+    return a, b
+
+
+@dataclass(frozen=True)
+class StudyFit:
+    """What a study's runs say, each quantity as a fit to all runs and a bootstrap interval.
+
+    ``estimates`` maps a quantity's name to its value from all the runs; ``resamples`` maps it
+    to its values over the bootstrap resamples (NaN where a resample could not give it).
+    """
+
+    estimates: dict[str, float]
+    resamples: dict[str, np.ndarray]
+
+    def interval(self, name: str, level: float = 0.9) -> tuple[float, float]:
+        """The central ``level`` interval of ``name`` over the resamples (percentiles)."""
+        values = self.resamples[name][np.isfinite(self.resamples[name])]
+        tail = 50 * (1 - level)
+        low, high = np.percentile(values, [tail, 100 - tail])
+        return float(low), float(high)
+
+
+def fit_isoflop_study(
+    runs: Sequence[IsoFlopRun], n_resamples: int = 200, seed: int = 0
+) -> StudyFit:
+    """Approach 2 and Approach 3 on a study's runs, with bootstrap intervals (chapter 5).
+
+    Quantities: ``E``, ``alpha``, ``beta`` and the exponents ``a3``, ``b3`` of chapter 2's law
+    fitted to every run (Approach 3); ``a2``, ``b2`` from the parabolas' minima (Approach 2);
+    and, per budget C, ``tokens_per_parameter@C`` and ``tokens_per_non_embedding@C`` at
+    Approach 2's minimum. Each resample draws runs with replacement within every budget.
+    """
+    N, D, loss = measurements(runs)
+    budgets = np.array([run.budget for run in runs])
+    law = fit_scaling_law(N, D, loss)
+    fits = bootstrap_scaling_law(N, D, loss, n_resamples=n_resamples, seed=seed, strata=budgets)
+    E, alpha, beta = fits[:, 0], fits[:, 3], fits[:, 4]
+    estimates = {
+        "E": law.E,
+        "alpha": law.alpha,
+        "beta": law.beta,
+        "a3": law.params_exponent,
+        "b3": law.tokens_exponent,
+    }
+    resamples = {"E": E, "alpha": alpha, "beta": beta, "a3": beta / (alpha + beta)}
+    resamples["b3"] = 1 - resamples["a3"]
+    every_budget = sorted(set(budgets))
+    estimates |= _approach_2(isoflop_minima(runs), every_budget)
+    rng = np.random.default_rng(seed)
+    for _ in range(n_resamples):
+        picked = [runs[i] for i in resample_indices(len(runs), rng, budgets)]
+        for name, value in _approach_2(isoflop_minima(picked), every_budget).items():
+            resamples.setdefault(name, []).append(value)
+    return StudyFit(estimates, {k: np.asarray(v, dtype=float) for k, v in resamples.items()})
+
+
+def _approach_2(minima: list[IsoFlopMinimum], budgets: Sequence[float]) -> dict[str, float]:
+    """Approach 2's quantities by name; NaN for what these minima cannot give."""
+    values = dict.fromkeys(("a2", "b2"), math.nan)
+    if len(minima) >= 2:
+        values["a2"], values["b2"] = compute_exponents(minima)
+    by_budget = {m.budget: m for m in minima}
+    for budget in budgets:
+        m = by_budget.get(budget)
+        values[f"tokens_per_parameter@{budget:g}"] = m.tokens_per_parameter if m else math.nan
+        values[f"tokens_per_non_embedding@{budget:g}"] = (
+            m.tokens_per_non_embedding_parameter if m else math.nan
+        )
+    return values
 
 
 def runs_table(runs: Sequence[IsoFlopRun]) -> str:
@@ -233,3 +348,73 @@ def runs_table(runs: Sequence[IsoFlopRun]) -> str:
             f"{run.loss:>7.3f}"
         )
     return "\n".join(lines)
+
+
+def describe_study_fit(fit: StudyFit, level: float = 0.9) -> str:
+    """The study's results as a table: each quantity, its value and bootstrap interval.
+
+    Rows: the fitted law's E, alpha and beta; the exponents a and b of both approaches beside
+    Hoffmann et al.'s (2022, Table 2); and, per budget, Approach 2's tokens per parameter with
+    both counts of N (chapter 5).
+    """
+
+    def cell(name: str, digits: int) -> str:
+        low, high = fit.interval(name, level)
+        value = fit.estimates[name]
+        return f"{value:.{digits}f} ({low:.{digits}f} to {high:.{digits}f})"
+
+    lines = [f"value ({level:.0%} bootstrap interval)", ""]
+    lines.append(f"{'fitted law E (nats)':<34} {cell('E', 2)}")
+    lines.append(f"{'fitted law alpha, beta':<34} {cell('alpha', 2)}, {cell('beta', 2)}")
+    lines.append("")
+    lines.append(f"{'exponents':<34} {'a (N_opt ~ C^a)':<22} b (D_opt ~ C^b)")
+    lines.append(f"{'ours, Approach 2 (parabolas)':<34} {cell('a2', 2):<22} {cell('b2', 2)}")
+    lines.append(f"{'ours, Approach 3 (fitted law)':<34} {cell('a3', 2):<22} {cell('b3', 2)}")
+    for approach in ("Approach 2", "Approach 3"):
+        name = next(key for key in HOFFMANN_TABLE_2 if key.startswith(approach))
+        a, b = HOFFMANN_TABLE_2[name]
+        lines.append(f"{'Chinchilla, ' + approach:<34} {a:<22.2f} {b:.2f}")
+    lines.append("")
+    lines.append(f"{'tokens per parameter at':<34} {'every parameter':<22} without embeddings")
+    for name in fit.estimates:
+        if name.startswith("tokens_per_parameter@"):
+            budget = name.partition("@")[2]
+            other = f"tokens_per_non_embedding@{budget}"
+            label = f"C = {float(budget):.0e} FLOPs"
+            lines.append(f"{label:<34} {cell(name, 0):<22} {cell(other, 0)}")
+    return "\n".join(lines)
+
+
+def plot_isoflop_study(runs: Sequence[IsoFlopRun], law=None, ax=None):
+    """Each budget's runs (dots), its parabola in log N and its minimum (chapter 5).
+
+    With ``law`` (a fitted :class:`~course_utils.scaling.ScalingLaws`), its isoFLOP profiles
+    are drawn too (dashed).
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots()
+    minima = {m.budget: m for m in isoflop_minima(runs)}
+    for index, budget in enumerate(sorted({run.budget for run in runs})):
+        color = f"C{index}"
+        profile = sorted((r for r in runs if r.budget == budget), key=lambda r: r.n_params)
+        sizes = np.array([r.n_params for r in profile], dtype=float)
+        losses = np.array([r.loss for r in profile])
+        ax.plot(sizes, losses, "o", color=color, label=f"C = {budget:.0e} FLOPs")
+        grid = np.geomspace(sizes[0] / 1.3, sizes[-1] * 1.3, 100)
+        parabola = np.polyfit(np.log(sizes), losses, 2)
+        ax.plot(grid, np.polyval(parabola, np.log(grid)), "-", color=color, alpha=0.6)
+        if law is not None:
+            profile_law = law.predict_loss(grid, budget / training_flops(grid, 1.0))
+            ax.plot(grid, profile_law, "--", color=color, alpha=0.6)
+        if budget in minima:
+            best = minima[budget]
+            ax.plot(best.n_params, best.loss, "*", color=color, markersize=14, mec="black")
+    ax.set_xscale("log")
+    ax.set_xlabel("model size N (parameters, embeddings included)")
+    ax.set_ylabel("final validation loss (nats per character)")
+    title = "isoFLOP profiles: runs, parabolas (solid), minima (stars)"
+    ax.set_title(title + (", fitted law (dashed)" if law is not None else ""))
+    ax.legend()
+    return ax

@@ -201,19 +201,28 @@ def training_memory(
 
 
 def kv_cache_bytes(
-    config: ModelConfig, *, batch_size: int = 1, context_len: int | None = None, dtype: str = "bf16"
+    config: ModelConfig,
+    *,
+    batch_size: int = 1,
+    context_len: int | None = None,
+    dtype: str = "bf16",
+    attention_window: int | None = None,
 ) -> float:
     """Bytes of the key/value cache for ``batch_size`` sequences of ``context_len`` tokens.
 
     Every layer keeps a key and a value vector per key/value head and token:
     2 × n_layers × n_kv_heads × head_dim × batch × context × bytes. Grouped-query attention
     (Ainslie et al. 2023) shrinks it by n_heads / n_kv_heads. ``context_len`` defaults to
-    ``config.max_seq_len`` (chapter 1).
+    ``config.max_seq_len`` (chapter 1). With sliding-window attention of ``attention_window``
+    tokens (Mistral 7B: 4,096, Jiang et al. 2023, section 2, "rolling buffer cache") no token
+    attends further back, so the cache keeps at most that many tokens per sequence.
     """
     _require_config(config)
     context_len = config.max_seq_len if context_len is None else context_len
     _positive_int("batch_size", batch_size)
     _positive_int("context_len", context_len)
+    if attention_window is not None:
+        context_len = min(context_len, _positive_int("attention_window", attention_window))
     per_token = 2 * config.n_layers * config.n_kv_heads * config.head_dim
     return per_token * batch_size * context_len * _bytes_per(dtype)
 

@@ -25,8 +25,9 @@ from course_utils.layers import (
     make_norm,
 )
 
-#: Standard deviation of the initial weights: GPT-2's and Llama's ``initializer_range``
-#: (Hugging Face ``LlamaConfig`` default, 0.02).
+#: Standard deviation of the initial weights, N(0, 0.02²): from GPT-1 (Radford et al. 2018,
+#: section 4.1) and OpenAI's released GPT-2 code, not stated in the GPT-2 paper; Hugging Face's
+#: ``initializer_range`` default for GPT-2 and Llama.
 INIT_STD = 0.02
 
 
@@ -133,11 +134,12 @@ class DecoderLM(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """GPT-2's initialisation (Radford et al. 2019, section 2.3).
+        """GPT-2's initialisation, as in OpenAI's released code.
 
-        Weights ~ N(0, 0.02²), biases 0, norms 1; the two projections that write into the
-        residual stream (``o_proj``, ``down_proj``) get std 0.02/√(2·n_layers) so the
-        stream's variance does not grow with depth.
+        Weights ~ N(0, 0.02²) (:data:`INIT_STD`), biases 0, norms 1; the two projections that
+        write into the residual stream (``o_proj``, ``down_proj``) get std 0.02/√(2·n_layers)
+        so the stream's variance does not grow with depth (Radford et al. 2019, section 2.3:
+        residual weights scaled by 1/√N for N residual layers).
         """
         residual_std = INIT_STD / math.sqrt(2 * self.config.n_layers)
         for name, module in self.named_modules():

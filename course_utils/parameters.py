@@ -44,6 +44,18 @@ def parameter_breakdown(config: ModelConfig) -> dict[str, int]:
     }
 
 
+def non_embedding_parameters(config: ModelConfig) -> int:
+    """Parameters without the embeddings, Kaplan et al.'s N (2020, section 2.1) (chapter 5).
+
+    Leaves out the token and position embeddings and a separate output matrix (the
+    embedding's counterpart; tied, it is the embedding itself). Hoffmann et al. (2022) count
+    every parameter instead; for small models the two differ a lot (chapter 5).
+    """
+    parts = parameter_breakdown(config)
+    embeddings = parts["token_embeddings"] + parts["position_embeddings"] + parts["lm_head"]
+    return sum(parts.values()) - embeddings
+
+
 def seed_breakdown(
     n_layers: int, embed_dim: int, vocab_size: int = 50_000, ff_mult: int = 4
 ) -> dict[str, int]:

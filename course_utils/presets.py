@@ -202,9 +202,13 @@ def _build_presets() -> dict[str, Preset]:
             "architecture and tokenization, hence its 50,257-token vocabulary).",
             note=(
                 "The shapes in Table 2.1 give 174.6B, 0.2% below the printed 175.0B; the paper "
-                "does not say how it counted, and its other sizes (125M … 13.0B) match to the "
-                "printed digit. GPT-3's alternating sparse attention layers change compute, not "
-                "parameters."
+                "does not say how it counted. Of its other sizes, Small (125.2M), Large "
+                "(760.3M), 2.7B (2.65B) and 6.7B (6.66B) match to the printed digit; Medium "
+                "gives 355.9M against the printed 350M; XL's 24 heads × d_head 128 = 3,072 is "
+                "not its d_model of 2,048 (1.52B as printed, 1.32B with an attention width of "
+                "2,048, which the printed 1.3B needs); 13.0B gives 12.85B with d_model 5,120 "
+                "and 12.94B with the table's 5,140, neither the printed digit. GPT-3's "
+                "alternating sparse attention layers change compute, not parameters."
             ),
             max_gap=0.003,
             training_tokens=300e9,
@@ -289,8 +293,12 @@ def _build_presets() -> dict[str, Preset]:
             "hidden 14336, 32 heads, 8 kv heads, vocab 32000); Hugging Face checkpoint "
             "mistralai/Mistral-7B-v0.1: config.json (max_position_embeddings 32768) and its "
             "safetensors count (7.24B).",
-            note="Sliding-window attention (window 4096, Jiang et al. 2023, section 2) changes "
-            "compute and the KV cache, not the parameter count.",
+            note="max_seq_len is the checkpoint's max_position_embeddings (32,768); the paper "
+            "trains with a context of 8,192 tokens and a sliding attention window of 4,096 "
+            "(Jiang et al. 2023, Table 1 and section 2). The window changes compute and the KV "
+            "cache, not the parameter count: its rolling buffer keeps 4,096 tokens, so estimate "
+            "the cache with kv_cache_bytes(config, context_len=..., attention_window=4096); at "
+            "the full max_seq_len without it the estimate is 8x too large.",
         ),
     ]
     return {preset.name: preset for preset in presets}

@@ -51,9 +51,10 @@ C4_POLICY_PHRASES = (
     "use of cookies",
     "use cookies",
 )
-# Code (Chen et al. 2021, "Codex", section 3.1, removed auto-generated-looking files by
-# average and maximum line length and the share of alphanumeric characters; thresholds as
-# used for The Stack, Kocetkov et al. 2022, and StarCoder, Li et al. 2023, section 3).
+# Code: Chen et al. 2021 ("Codex", section 3.1) removed files with a mean line length over
+# 100, a line over 1,000 characters, or "a small percentage" of alphanumeric characters; the
+# 25% threshold is the one The Stack (Kocetkov et al. 2022) and StarCoder (Li et al. 2023,
+# section 3) used.
 MAX_MEAN_LINE_LENGTH = 100
 MAX_LINE_LENGTH = 1000
 MIN_ALPHANUMERIC = 0.25

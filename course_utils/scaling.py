@@ -103,7 +103,7 @@ class ScalingLaws:
     def exact_optimal_allocation(self, C):
         """(N_opt, D_opt) minimising the loss at C = 6·N·D FLOPs, in closed form.
 
-        Hoffmann et al. (2022), eq. 4 and Appendix D.1: N_opt = G·(C/6)**a and
+        Hoffmann et al. (2022), section 3.3 and eq. 4: N_opt = G·(C/6)**a and
         D_opt = G**-1·(C/6)**b. Floats, not rounded.
         """
         flops_over_6 = _positive("C", C) / FLOPS_PER_PARAMETER_TOKEN

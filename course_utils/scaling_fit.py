@@ -179,13 +179,16 @@ def bootstrap_scaling_law(
     n_resamples: int = 100,
     seed: int = 0,
     delta: float = HUBER_DELTA,
+    strata=None,
 ) -> np.ndarray:
     """Refit on ``n_resamples`` resamples of the measurements (drawn with replacement).
 
     Returns an array of shape (n_resamples, 5) with columns E, A, B, alpha, beta: its spread
     shows how well the data pin each constant down. Each refit starts from the fit to all the
     data (a full grid per resample is what a real study would afford: Besiroglu et al. 2024
-    use 4,000 resamples).
+    use 4,000 resamples). With ``strata`` (one label per measurement, e.g. its compute
+    budget), each resample draws within every stratum as many measurements as it holds, so
+    every budget stays in every resample (chapter 5).
     """
     log_n, log_d, log_loss = _measurements(N, D, loss)
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 2:
@@ -194,11 +197,26 @@ def bootstrap_scaling_law(
     rng = np.random.default_rng(seed)
     fits = np.empty((n_resamples, 5))
     for row in range(n_resamples):
-        pick = rng.integers(0, log_n.size, size=log_n.size)
+        pick = resample_indices(log_n.size, rng, strata)
         result = _minimise(start, log_n[pick], log_d[pick], log_loss[pick], delta)
         law = _law(result.x)
         fits[row] = (law.E, law.A, law.B, law.alpha, law.beta)
     return fits
+
+
+def resample_indices(size: int, rng: np.random.Generator, strata=None) -> np.ndarray:
+    """Indices of one bootstrap resample of ``size`` measurements, drawn with replacement.
+
+    Without ``strata`` from all of them; with ``strata`` (one label per measurement) within
+    each label's group, as many as the group holds (a stratified bootstrap, chapter 5).
+    """
+    if strata is None:
+        return rng.integers(0, size, size=size)
+    labels = np.asarray(strata)
+    if labels.shape != (size,):
+        raise ValueError(f"strata must give one label per measurement ({size}), got {labels.shape}")
+    groups = [np.flatnonzero(labels == label) for label in np.unique(labels)]
+    return np.concatenate([rng.choice(group, size=group.size) for group in groups])
 
 
 def synthetic_measurements(

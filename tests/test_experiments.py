@@ -12,6 +12,8 @@ from course_utils.compute import training_flops
 from course_utils.experiments import (
     IsoFlopRun,
     PlannedRun,
+    compute_exponents,
+    fit_isoflop_study,
     isoflop_minima,
     measurements,
     model_family,
@@ -19,8 +21,8 @@ from course_utils.experiments import (
     run_isoflop_study,
     runs_table,
 )
-from course_utils.parameters import estimate_parameters
-from course_utils.scaling import CHINCHILLA, isoflop_minimum
+from course_utils.parameters import estimate_parameters, non_embedding_parameters
+from course_utils.scaling import CHINCHILLA, ScalingLaws, isoflop_minimum
 from course_utils.training import TrainingConfig, split_tokens
 
 
@@ -29,10 +31,10 @@ def test_model_family_grows_in_width_with_llama_proportions():
     sizes = [estimate_parameters(config) for config in family]
     assert sizes == sorted(sizes) and len(set(sizes)) == 3
     for config in family:
-        assert config.head_dim == 16 and config.tie_embeddings and config.n_layers == 2
+        assert config.head_dim == 4 and config.tie_embeddings and config.n_layers == 2
         assert config.d_ff % 16 == 0 and 8 / 3 * config.d_model <= config.d_ff
-    with pytest.raises(ValueError, match="multiple of 16"):
-        model_family(50, [24])
+    with pytest.raises(ValueError, match="multiple of 4"):
+        model_family(50, [18])
     with pytest.raises(ValueError, match="at least one"):
         model_family(50, [])
 
@@ -72,6 +74,10 @@ class LawRun(IsoFlopRun):
         return self.size
 
     @property
+    def non_embedding_params(self) -> float:
+        return self.size - 1000.0  # a fixed embedding of 1,000 parameters
+
+    @property
     def tokens(self) -> float:
         return self.budget / (6 * self.size)
 
@@ -97,6 +103,66 @@ def test_parabola_minima_find_chapter_2s_exact_optimum():
         assert minimum.bracketed
         assert minimum.n_params == pytest.approx(exact_n, rel=0.05)
         assert minimum.tokens_per_parameter == pytest.approx(exact_d / exact_n, rel=0.1)
+
+
+def test_minima_count_the_same_model_both_ways():
+    runs = law_runs(
+        CHINCHILLA, 1e19, CHINCHILLA.exact_optimal_allocation(1e19)[0] * np.geomspace(0.3, 3, 7)
+    )
+    (minimum,) = isoflop_minima(runs)
+    assert minimum.non_embedding_params == pytest.approx(minimum.n_params - 1000, rel=1e-3)
+    assert minimum.tokens_per_non_embedding_parameter > minimum.tokens_per_parameter
+
+
+def test_a_minimum_on_the_edge_of_the_sizes_is_not_bracketed():
+    optimum = CHINCHILLA.exact_optimal_allocation(1e21)[0]
+    (inside,) = isoflop_minima(law_runs(CHINCHILLA, 1e21, optimum * np.array([0.5, 1, 2])))
+    (edge,) = isoflop_minima(law_runs(CHINCHILLA, 1e21, optimum * np.array([1, 2, 4])))
+    assert inside.bracketed and not edge.bracketed and edge.n_params == optimum
+
+
+def test_approach_2_exponents_recover_the_law_s_own():
+    runs = []
+    for budget in (1e19, 1e20, 1e21):
+        optimum = CHINCHILLA.exact_optimal_allocation(budget)[0]
+        runs += law_runs(CHINCHILLA, budget, optimum * np.geomspace(0.3, 3, 9))
+    a, b = compute_exponents(isoflop_minima(runs))
+    assert a == pytest.approx(CHINCHILLA.params_exponent, abs=0.01) and a + b == pytest.approx(1)
+    with pytest.raises(ValueError, match="at least two budgets"):
+        compute_exponents(isoflop_minima(runs)[:1])
+
+
+def test_a_study_fit_recovers_a_known_law_with_honest_intervals():
+    """Runs on a known law with 0.3% noise: every interval contains the truth, and is narrow."""
+    truth = ScalingLaws(E=1.2, A=40.0, B=60.0, alpha=0.4, beta=0.35)
+    rng = np.random.default_rng(1)
+    runs = []
+    for budget in (1e10, 3e10, 1e11):
+        optimum = truth.exact_optimal_allocation(budget)[0]
+        for run in law_runs(truth, budget, optimum * np.geomspace(0.25, 4, 5)):
+            noisy = run.loss * float(np.exp(0.003 * rng.standard_normal()))
+            runs.append(LawRun(run.plan, noisy, 0.0, size=run.size))
+    fit = fit_isoflop_study(runs, n_resamples=60, seed=0)
+    for name, true in (
+        ("E", truth.E),
+        ("alpha", truth.alpha),
+        ("a3", truth.params_exponent),
+        ("a2", truth.params_exponent),
+    ):
+        low, high = fit.interval(name)
+        assert low <= true <= high, (name, low, true, high)
+        assert low <= fit.estimates[name] <= high
+    assert fit.interval("a2")[1] - fit.interval("a2")[0] < 0.3
+    assert set(fit.resamples) >= {"tokens_per_parameter@1e+10", "tokens_per_non_embedding@1e+11"}
+    assert all(len(values) == 60 for values in fit.resamples.values())
+
+
+def test_non_embedding_parameters_leave_out_every_embedding():
+    family = model_family(50, [16, 32], n_layers=2)
+    for config in family:
+        assert non_embedding_parameters(config) == estimate_parameters(config) - 50 * config.d_model
+    untied = family[0].replace(tie_embeddings=False)
+    assert non_embedding_parameters(untied) == non_embedding_parameters(family[0])
 
 
 def test_an_unbracketed_profile_says_so():

@@ -378,3 +378,43 @@ def test_plot_memory():
     heights = [p.get_height() for p in ax.patches]
     assert heights[:3] == pytest.approx([weight_bytes(c) / 1e9 for c in configs.values()])
     assert len(ax.get_legend().get_texts()) == 4
+
+
+def test_a_sliding_window_caps_the_kv_cache_like_mistral_s_rolling_buffer():
+    config = PRESETS["mistral-7b"].config
+    full = kv_cache_bytes(config)
+    windowed = kv_cache_bytes(config, attention_window=4096)
+    assert full == 8 * windowed == 8 * kv_cache_bytes(config, context_len=4096)
+    assert kv_cache_bytes(config, context_len=1000, attention_window=4096) == kv_cache_bytes(
+        config, context_len=1000
+    )
+    with pytest.raises(ValueError, match="attention_window must be a positive integer"):
+        kv_cache_bytes(config, attention_window=0)
+
+
+def test_sliding_window_cache_equals_transformers_mistral_cache():
+    import transformers
+
+    window, seq_len = 4, 11
+    hf_config = transformers.MistralConfig(
+        vocab_size=97,
+        hidden_size=64,
+        intermediate_size=96,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        sliding_window=window,
+    )
+    model = transformers.MistralForCausalLM(hf_config).eval()
+    cache = transformers.DynamicCache(config=hf_config)
+    with torch.no_grad():
+        for token in torch.randint(0, 97, (seq_len,)):
+            model(token.view(1, 1), cache=cache, use_cache=True)
+    measured = sum(
+        t.numel() * t.element_size() for layer in cache.layers for t in (layer.keys, layer.values)
+    )
+    config = ModelConfig(vocab_size=97, d_model=64, n_layers=2, n_heads=4, n_kv_heads=2, d_ff=96)
+    # Between steps transformers keeps window - 1 tokens: the next token attends to them and to
+    # itself, window tokens in all (the paper's rolling buffer of size window holds it too).
+    kept = kv_cache_bytes(config, context_len=seq_len, attention_window=window - 1, dtype="fp32")
+    assert measured == kept < kv_cache_bytes(config, context_len=seq_len, dtype="fp32")

@@ -234,7 +234,7 @@ def test_exact_optimum_matches_a_constrained_minimiser(law, budget):
 
 @LAWS
 def test_the_first_order_condition_holds_at_the_optimum(law):
-    """Appendix D.1: at the optimum alpha·A/N^alpha = beta·B/D^beta."""
+    """Section 3.3: at the optimum alpha·A/N^alpha = beta·B/D^beta."""
     N, D = law.exact_optimal_allocation(np.array(BUDGETS))
     np.testing.assert_allclose(law.alpha * law.A / N**law.alpha, law.beta * law.B / D**law.beta)
 

@@ -130,8 +130,8 @@ register(
     Exercise(
         id="3.4",
         prompt="A model has 4 layers, 8 query heads and 2 key/value heads of head_dim 16. How "
-        "many numbers does its KV cache hold after a 100-token prompt and 20 generated tokens "
-        "(batch size 1)?",
+        "many numbers does its KV cache hold once it holds 120 tokens: a 100-token prompt and 20 "
+        "tokens fed back after it, one at a time (batch size 1)?",
         hint="each layer stores one key and one value vector per key/value head per token; "
         "query heads are never cached.",
         judge=close_to(kv_cache_bytes(_GROUPED, context_len=120, dtype="int8"), rel_tol=1e-9),

@@ -72,3 +72,23 @@ register(
         explanation="About 5.0e12 FLOPs; 2·N·D counts the forward pass only, a third of the work.",
     )
 )
+
+# Exercise 5.5: the study's 16-wide model, counted both ways (chapter 5, section 5).
+_TOTAL, _EMBEDDING, _TOKENS = 9_408, 167 * 16, 2_400_000
+
+register(
+    Exercise(
+        id="5.5",
+        prompt="A model of the study has N = 9,408 parameters; 2,672 of them are its token "
+        "embedding (167 characters × width 16), which is also its output layer. At its budget "
+        "it trains on D = 2,400,000 tokens. What is D/N in Kaplan et al.'s count, which leaves "
+        "the embeddings out?",
+        hint="Kaplan's N is the parameters without the embedding matrix: subtract it before "
+        "dividing. The tied output layer is the same matrix, so subtract it once.",
+        judge=close_to(_TOKENS / (_TOTAL - _EMBEDDING), rel_tol=1e-3),
+        example_solution=lambda: 2_400_000 / (9_408 - 2_672),
+        example_mistake=lambda: 2_400_000 / 9_408,
+        explanation="About 356 tokens per parameter, against 255 counting every parameter: the "
+        "same run, 40% more data per parameter, only because of how N is counted.",
+    )
+)

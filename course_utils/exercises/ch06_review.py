@@ -553,8 +553,8 @@ multiple_choice(
     id="6.15",
     title="reading a mini isoFLOP study",
     chapter=5,
-    question="In chapter 5's mini isoFLOP study the smallest model tried had the lowest loss at "
-    "every compute budget. What does that tell you?",
+    question="In a first attempt at chapter 5's mini isoFLOP study, the smallest model tried had "
+    "the lowest loss at every compute budget. What does that tell you?",
     options={
         "a": "the best size lies at or below the smallest model tried: the runs do not bracket "
         "the optimum, so they give only an upper bound on it;",
@@ -566,13 +566,14 @@ multiple_choice(
     why_not={
         "b": "a model too small for its budget is limited by its size (the A/N^alpha term); the "
         "minimum just lies below the sizes tried.",
-        "c": "chapter 2's law, with positive exponents, fitted the fourteen runs within a few "
-        "percent; what is missing are runs on both sides of the minimum.",
+        "c": "chapter 2's law, with positive exponents, can fit such runs within a few percent; "
+        "what is missing are runs on both sides of the minimum.",
         "d": "at a fixed budget a larger model gets fewer tokens (D = C / 6N); with too few "
         "tokens, the data term costs more than the extra parameters save.",
     },
     explanation="an isoFLOP profile must show a minimum between its runs before it locates "
-    "the optimum; Chinchilla used hundreds of runs over a wide range of sizes for that.",
+    "the optimum; chapter 5's study adds smaller models until every budget brackets it, and "
+    "Chinchilla used hundreds of runs over a wide range of sizes for that.",
     hint="what would the profile look like if the optimum lay inside the range of sizes tried?",
 )
 
