@@ -14,6 +14,7 @@ Run only the browser tests with ``pytest -m browser``; skip them with ``pytest -
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -51,6 +52,8 @@ def notebook_of(page: str) -> Path | None:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The website, built from the committed notebooks into a temporary folder (its html/)."""
+    if importlib.util.find_spec("sphinx") is None or importlib.util.find_spec("myst_nb") is None:
+        pytest.fail("the site needs the `site` extra: `make venv`, or pip install -e '.[site]'")
     out = tmp_path_factory.mktemp("site")
     began = time.monotonic()
     built = subprocess.run(
