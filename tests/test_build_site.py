@@ -79,6 +79,8 @@ def test_links_out_of_the_site_go_to_github_and_guide_anchors_follow(tmp_path):
         f"[a tool]({url}/tools/workshop_link.py) [readme]({url}/README.md#start-learning) "
         "[here](#Presenting-a-chapter-as-slides) [web](https://example.org/x.md)"
     )
+    # A link to nothing stays as it is, for the build to report it (it builds with -W).
+    assert build_site.rewrite_links("[x](missing.ipynb)", page, sources, {}) == "[x](missing.ipynb)"
     with pytest.raises(ValueError, match="inside the repository"):
         build_site.rewrite_links("[x](../../outside.md)", page, sources, {})
 

@@ -128,8 +128,8 @@ def rewrite_links(markdown: str, page: Path, sources: Path, anchors: dict[str, s
     """Links that leave the site go to GitHub; ``#anchors`` are renamed by ``anchors``.
 
     ``page`` is the page's path inside the repository (and the site's sources, which mirror it);
-    a relative link whose target is not part of the site (a script, the README, a folder) is
-    pointed at that file on GitHub instead of a page that does not exist.
+    a relative link to a file of the repository that is not part of the site (a script, the
+    README, a folder) is pointed at that file on GitHub; an image is copied to the site instead.
     """
 
     def rewrite(match: re.Match) -> str:
@@ -141,8 +141,8 @@ def rewrite_links(markdown: str, page: Path, sources: Path, anchors: dict[str, s
             return f"{match[1]}#{anchors.get(anchor, anchor)}{match[3]}"
         repository_path = (page.parent / path).as_posix()
         resolved = Path(*normalised(repository_path))
-        if (sources / resolved).exists():
-            return match[0]
+        if (sources / resolved).exists() or not (ROOT / resolved).exists():
+            return match[0]  # a page of the site, or a broken link, which the build reports
         if resolved.suffix.lower() in IMAGE_SUFFIXES and (ROOT / resolved).is_file():
             (sources / resolved).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(ROOT / resolved, sources / resolved)  # shown on the page: a copy
