@@ -21,7 +21,7 @@ the pages work without a network.
 from __future__ import annotations
 
 import argparse
-import copy
+import json
 import re
 import shutil
 import sys
@@ -40,6 +40,7 @@ DEFAULT_OUT = ROOT / "build" / "site"
 NOTEBOOKS = ROOT / "notebooks"
 GUIDE = ROOT / "docs" / "instructors.md"
 README = ROOT / "README.md"
+RUNTIMES = ROOT / "course_utils" / "data" / "runtimes.json"  # what measured_runtimes() reads
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -113,7 +114,7 @@ def github_anchor(title: str) -> str:
 
 
 def launch_links(path: str) -> str:
-    """The HTML strip under a chapter's title: run it on Binder or Colab, or download it."""
+    """The HTML strip under a chapter's title: run it on Binder or Colab, or read its source."""
     return (
         '<div class="course-launch">\n'
         "<span>Run this notebook:</span>\n"
@@ -172,7 +173,6 @@ def page_notebook(path: Path, sources: Path, orphan: bool = False) -> nbformat.N
     note saying where to use it; notebook links that leave the site point at GitHub.
     """
     notebook = nbformat.read(path, as_version=4)
-    notebook = copy.deepcopy(notebook)
     state = notebook.metadata.pop("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     if orphan:
         notebook.metadata["orphan"] = True
@@ -224,19 +224,19 @@ def readme_introduction() -> str:
     """The README's paragraphs between its title and its first section, badges left out."""
     text = README.read_text()
     body = text.split("\n## ", 1)[0]
-    lines = [
-        line for line in body.splitlines() if not line.startswith(("# ", "[![", "![")) or not line
-    ]
+    lines = [line for line in body.splitlines() if not line.startswith(("# ", "[![", "!["))]
     return "\n".join(lines).strip()
 
 
 def duration(seconds: float | None) -> str:
+    """A measured run time as the chapter tables show it."""
     return "not measured" if seconds is None else f"{seconds:.0f} s"
 
 
 def landing_page() -> str:
     """``index.md``: the README's introduction, the chapter table, and the navigation."""
     runtimes = measured_runtimes()
+    measured_on = json.loads(RUNTIMES.read_text())["measured_on"]
     rows = [
         "| # | chapter | study time | notebook runs in | run it |",
         "|---|---|---|---|---|",
@@ -261,9 +261,9 @@ def landing_page() -> str:
 ## Chapters
 
 Read every chapter here, with the outputs it shows when it runs; run it yourself in the cloud
-(Binder, Colab) or on your own machine ([how](https://github.com/{github_repository()}#start-learning)).
+(Binder, Colab) or on your own machine ([how]({repository_url()}#start-learning)).
 *Study time* is what to set aside to read, think and do the exercises; the run time is the time
-to execute the notebook top to bottom on 2 CPU cores.
+to execute the notebook top to bottom, measured on {measured_on}.
 
 {chr(10).join(rows)}
 
