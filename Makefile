@@ -6,6 +6,7 @@
 #   make guide    rewrite the run-time table of docs/instructors.md from the recorded run times
 #   make slides   install jupyterlab-rise (the `slides` extra) and open JupyterLab to present
 #   make bench    the performance benchmarks under bench/
+#   make site     build the course website (static HTML, stored outputs) into build/site/html
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -19,14 +20,14 @@ STAMP := $(VENV)/.installed
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 PORT ?= 8888
 
-.PHONY: venv lab slides test lint format execute timings guide bench clean
+.PHONY: venv lab slides test lint format execute timings guide bench site clean
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --constraint $(CONSTRAINTS) $(TORCH_FLAGS) torch
-	$(BIN)/python -m pip install --quiet --constraint $(CONSTRAINTS) --editable ".[lab,test]"
+	$(BIN)/python -m pip install --quiet --constraint $(CONSTRAINTS) --editable ".[lab,test,site]"
 	touch $@
 
 lab: $(STAMP)
@@ -61,6 +62,9 @@ guide: $(STAMP)
 
 bench: $(STAMP)
 	@for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+
+site: $(STAMP)
+	$(BIN)/python tools/build_site.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
