@@ -11,20 +11,25 @@ budget's best size with a parabola in log N, as Approach 2 does.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from course_utils.checks import positive_int
 from course_utils.compute import training_flops
 from course_utils.config import ModelConfig, swiglu_hidden_dim
+from course_utils.environment import resolve_device
 from course_utils.model import DecoderLM
 from course_utils.parameters import estimate_parameters, non_embedding_parameters
 from course_utils.scaling import HOFFMANN_TABLE_2
 from course_utils.scaling_fit import bootstrap_scaling_law, fit_scaling_law, resample_indices
-from course_utils.training import Trainer, TrainingConfig
+from course_utils.training import Trainer, TrainingConfig, token_tensor
 
 #: The width of each attention head in the study's models (d_model / n_heads): narrow, so
 #: that widths can step by 4 (8, 12, 16, 20, …) and the family reaches down to models of a few
@@ -157,28 +162,61 @@ def run_isoflop_study(
     training: TrainingConfig,
     device: str | torch.device | None = None,
     progress: bool = True,
+    workers: int | None = None,
 ) -> list[IsoFlopRun]:
     """Train every planned run from scratch and measure its final validation loss (chapter 5).
 
-    Each run gets ``training``'s settings with its own number of steps, a warm-up of a tenth of
-    them (at most ``training.warmup_steps``) and a cosine schedule that ends with the run, and
-    the same seed, so the models differ only in size and tokens. One progress bar counts runs.
+    Each run gets ``training``'s settings with its own number of steps, a warm-up of at most
+    ``training.warmup_steps`` (a tenth of a shorter run) and a cosine schedule that ends with
+    the run, and the same seed, so the models differ only in size and tokens. The runs are
+    independent, so on the CPU they are shared out between ``workers`` processes (default: 2,
+    or 1 on a one-core machine), longest first; each run computes exactly what it would in
+    this process. On a GPU they run here, one after another. One progress bar counts runs.
     """
     if not plans:
         raise ValueError("plans must not be empty: see plan_isoflop_runs")
-    runs = []
-    for plan in tqdm(plans, desc="isoFLOP runs", unit="run", disable=not progress):
-        settings = replace(
-            training,
-            steps=plan.steps,
-            warmup_steps=min(training.warmup_steps, max(1, plan.steps // 10)),
-            eval_every=plan.steps,
-        )
-        torch.manual_seed(settings.seed)  # the same initial weights for every size's seed
-        trainer = Trainer(DecoderLM(plan.config), train_tokens, val_tokens, settings, device)
-        history = trainer.train(progress=False)
-        runs.append(IsoFlopRun(plan, history.final_val_loss, history.seconds))
-    return runs
+    device = resolve_device(device)
+    if workers is None:
+        workers = 1 if device.type != "cpu" else min(2, os.cpu_count() or 1)
+    workers = positive_int("workers", workers)
+    train_tokens, val_tokens = token_tensor(train_tokens), token_tensor(val_tokens)
+    jobs = [(plan, train_tokens, val_tokens, training, str(device)) for plan in plans]
+    bar = tqdm(total=len(plans), desc="isoFLOP runs", unit="run", disable=not progress)
+    with bar:
+        if workers == 1:
+            results = []
+            for job in jobs:
+                results.append(_train_planned_run(*job))
+                bar.update(1)
+            return results
+        threads = max(1, torch.get_num_threads() // workers)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=torch.set_num_threads, initargs=(threads,)
+        ) as pool:
+            longest_first = sorted(range(len(jobs)), key=lambda i: -plans[i].steps)
+            futures = {pool.submit(_train_planned_run, *jobs[i]): i for i in longest_first}
+            results = [None] * len(jobs)
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update(1)
+    return results
+
+
+def _train_planned_run(
+    plan: PlannedRun, train_tokens, val_tokens, training: TrainingConfig, device: str
+) -> IsoFlopRun:
+    """One run of :func:`run_isoflop_study`, in whichever process runs it."""
+    settings = replace(
+        training,
+        steps=plan.steps,
+        warmup_steps=min(training.warmup_steps, max(1, plan.steps // 10)),
+        eval_every=plan.steps,
+    )
+    torch.manual_seed(settings.seed)  # the same initial weights for every size's seed
+    trainer = Trainer(DecoderLM(plan.config), train_tokens, val_tokens, settings, device)
+    history = trainer.train(progress=False)
+    return IsoFlopRun(plan, history.final_val_loss, history.seconds)
 
 
 def measurements(runs: Sequence[IsoFlopRun]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

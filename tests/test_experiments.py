@@ -176,8 +176,17 @@ def test_a_tiny_study_runs_end_to_end():
     training = TrainingConfig(batch_size=4, context_len=16, warmup_steps=2, eval_windows=4)
     family = model_family(11, [16, 32], n_layers=1, max_seq_len=16)
     plans = plan_isoflop_runs(family, [4e7, 8e7], training, min_steps=5)
-    runs = run_isoflop_study(plans, train, val, training, device="cpu", progress=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each of two workers on two cores will
+    try:
+        runs = run_isoflop_study(plans, train, val, training, "cpu", progress=False, workers=1)
+    finally:
+        torch.set_num_threads(threads)
     assert len(runs) == len(plans) == 4
+    # Shared out between two processes, every run computes exactly the same, in plan order.
+    shared = run_isoflop_study(plans, train, val, training, device="cpu", progress=False, workers=2)
+    assert [run.plan for run in shared] == list(plans)
+    assert [run.loss for run in shared] == [run.loss for run in runs]
     N, D, loss = measurements(runs)
     assert N.shape == D.shape == loss.shape == (4,)
     assert np.all(loss > 0) and np.all(np.isfinite(loss))
@@ -186,3 +195,5 @@ def test_a_tiny_study_runs_end_to_end():
     assert table.count("\n") == 5 and "D/N" in table
     with pytest.raises(ValueError, match="plans must not be empty"):
         run_isoflop_study([], train, val, training)
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        run_isoflop_study(plans, train, val, training, device="cpu", workers=0)
