@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from course_utils.config import ModelConfig
-from course_utils.model import to_hf_llama_config
+from course_utils.hf_llama import to_hf_llama_config
 
 
 def hf_parameter_count(config: ModelConfig) -> int:

@@ -10,14 +10,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from course_utils.compute import forward_flops_breakdown
 from course_utils.config import ModelConfig
+from course_utils.hf_llama import from_hf_llama_config, to_hf_llama_config
 from course_utils.layers import causal_mask, explicit_attention
-from course_utils.model import (
-    DecoderLM,
-    LLMBlock,
-    from_hf_llama_config,
-    next_token_loss,
-    to_hf_llama_config,
-)
+from course_utils.model import DecoderLM, LLMBlock, next_token_loss
 from course_utils.parameters import count_parameters, estimate_parameters, parameter_breakdown
 
 transformers = pytest.importorskip("transformers")
