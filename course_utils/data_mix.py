@@ -13,6 +13,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from course_utils.checks import int_at_least, positive_number
+
 #: The course's illustrative mix (from the course text). It is not taken from any one paper:
 #: its shape, mostly filtered web crawl with code second, resembles LLaMA-1's (Touvron et al.
 #: 2023, Table 1: 82% web incl. C4) and GPT-3's (Brown et al. 2020, Table 2.2: 82% web incl.
@@ -111,14 +113,8 @@ def calculate_tokens_needed(params_billions: float, chinchilla_ratio: float = 20
     Prints e.g. ``7B model needs 0.1T tokens`` and returns the token count. The default
     ratio of 20 is Chinchilla's (Hoffmann et al. 2022; derived in chapter 2).
     """
-    for name, value in (
-        ("params_billions", params_billions),
-        ("chinchilla_ratio", chinchilla_ratio),
-    ):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{name} must be a positive number, got {value!r}")
-        if not math.isfinite(value) or value <= 0:
-            raise ValueError(f"{name} must be a positive number, got {value!r}")
+    positive_number("params_billions", params_billions)
+    positive_number("chinchilla_ratio", chinchilla_ratio)
     tokens = params_billions * chinchilla_ratio * 1e9
     print(f"{params_billions}B model needs {tokens / 1e12:.1f}T tokens")
     return tokens
@@ -181,8 +177,7 @@ def temperature_weights(sizes: Mapping[str, float], temperature: float = 1.0) ->
     """
     if not sizes:
         raise ValueError("sizes must name at least one source")
-    if isinstance(temperature, bool) or not math.isfinite(temperature) or temperature <= 0:
-        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
+    positive_number("temperature", temperature)
     values = np.array([float(v) for v in sizes.values()])
     if not np.all(np.isfinite(values)) or np.any(values <= 0):
         raise ValueError(f"sizes must all be positive, got {dict(sizes)!r}")
@@ -200,8 +195,7 @@ def sample_sources(mix: Mapping[str, float], n: int, seed: int = 0) -> list[str]
     converges to its weight as ``n`` grows (law of large numbers).
     """
     weights = validate_mix(mix)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"n must be a non-negative int, got {n!r}")
+    int_at_least("n", n, 0)
     names = list(weights)
     probabilities = np.array([weights[name] for name in names])
     rng = np.random.default_rng(seed)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from course_utils.checks import int_at_least
+
 DEFAULT_SEED = 0
 
 #: Set this environment variable to 1 to shrink chapter 5's training runs to a quick
@@ -39,8 +41,7 @@ REPRODUCIBLE_ENV: dict[str, str] = {
 
 def set_seed(seed: int = DEFAULT_SEED) -> None:
     """Seed Python's, NumPy's and PyTorch's random number generators (chapter 0)."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    int_at_least("seed", seed, 0)
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 (the legacy global, for code that still uses it)
     torch.manual_seed(seed)

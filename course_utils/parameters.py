@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from course_utils.checks import instance_of, positive_int
 from course_utils.config import ModelConfig
 
 if TYPE_CHECKING:
@@ -18,8 +19,7 @@ def parameter_breakdown(config: ModelConfig) -> dict[str, int]:
     Keys: token_embeddings, position_embeddings, attention, mlp, norms (all layers plus the
     final norm) and lm_head (0 when tied to the token embeddings). Summed over all layers.
     """
-    if not isinstance(config, ModelConfig):
-        raise ValueError(f"config must be a ModelConfig, got {type(config).__name__}")
+    instance_of("config", config, ModelConfig)
     d, bias = config.d_model, int(config.bias)
     q_width = config.n_heads * config.head_dim
     kv_width = config.n_kv_heads * config.head_dim
@@ -59,8 +59,7 @@ def seed_breakdown(
         ("vocab_size", vocab_size),
         ("ff_mult", ff_mult),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        positive_int(name, value)
     d = embed_dim
     return {
         "token_embeddings": vocab_size * d,

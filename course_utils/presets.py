@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from course_utils.checks import instance_of
 from course_utils.config import ModelConfig
 from course_utils.parameters import estimate_parameters
 
@@ -111,8 +112,7 @@ def relative_position_parameters(config: ModelConfig) -> int:
     (n_heads·head_dim each). Gopher and Chinchilla use this scheme; :class:`ModelConfig`
     stands in rotary embeddings, which have no parameters, so this is what their presets miss.
     """
-    if not isinstance(config, ModelConfig):
-        raise ValueError(f"config must be a ModelConfig, got {type(config).__name__}")
+    instance_of("config", config, ModelConfig)
     width = config.n_heads * config.head_dim
     return config.n_layers * (config.d_model * width + 2 * width)
 

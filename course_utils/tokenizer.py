@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from itertools import pairwise
 from pathlib import Path
 
+from course_utils.checks import int_at_least
+
 #: GPT-2's pre-tokenization pattern (openai/gpt-2, src/encoder.py) written for the standard
 #: library's ``re``, which lacks ``\p{L}``/``\p{N}``: ``[^\W\d_]`` stands for a letter,
 #: ``\d`` for a number. It splits text exactly like the original except for numerals that
@@ -132,10 +134,7 @@ class BPETokenizer:
         """
         if not isinstance(text, str):
             raise ValueError(f"text must be a str, got {type(text).__name__}")
-        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < N_BYTES:
-            raise ValueError(
-                f"vocab_size must be an int >= {N_BYTES} (the bytes), got {vocab_size!r}"
-            )
+        int_at_least("vocab_size", vocab_size, N_BYTES)  # at least one token per byte
         tokenizer = cls()
         piece_counts = Counter(pretokenize(text))
         words = [tuple(piece.encode("utf-8")) for piece in piece_counts]
