@@ -7,20 +7,11 @@ puts the offline guard (tests/offline_guard/sitecustomize.py) into every kernel.
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 
-from course_utils.environment import REPRODUCIBLE_ENV
+from course_utils.environment import OFFLINE_GUARD, use_reproducible_settings
 
-ROOT = Path(__file__).resolve().parent
-OFFLINE_GUARD = ROOT / "tests" / "offline_guard"
-
-os.environ.update(REPRODUCIBLE_ENV)
-if str(OFFLINE_GUARD) not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(OFFLINE_GUARD), os.environ.get("PYTHONPATH", "")) if p
-    )
+use_reproducible_settings()
 
 # Block the network in this process too (kernels get it at start-up through PYTHONPATH).
 if "sitecustomize" not in sys.modules or not hasattr(sys.modules["sitecustomize"], "is_local"):

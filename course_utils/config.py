@@ -41,6 +41,10 @@ class ModelConfig:
     ``n_kv_heads`` below ``n_heads`` gives grouped-query attention (1 = multi-query);
     ``d_ff`` defaults to 4·d_model for a GELU MLP and to :func:`swiglu_hidden_dim` for
     SwiGLU; ``head_dim`` defaults to d_model // n_heads.
+
+    Change a config with :meth:`replace`, not ``dataclasses.replace``: the method derives
+    the defaulted widths again (``d_model`` 64 → 128 with 4 heads: ``head_dim`` 16 → 32),
+    while ``dataclasses.replace`` copies the old widths as if they had been given (16).
     """
 
     vocab_size: int

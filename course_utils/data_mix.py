@@ -28,7 +28,7 @@ TRAINING_DATA_MIX: dict[str, float] = {
     "wikipedia": 0.04,  # Wikipedia dumps
 }
 
-#: Published mixtures as sampling proportions, each with the seed category its sources map to.
+#: Published mixtures as sampling proportions, each source with its TRAINING_DATA_MIX category.
 #: Proportions are as printed, so a mix may sum to 1.01 through rounding (GPT-3).
 PUBLISHED_MIXES: dict[str, dict[str, tuple[float, str]]] = {
     # Touvron et al. 2023, "LLaMA", Table 1 (sampling proportion).
@@ -75,7 +75,7 @@ PUBLISHED_MIXES: dict[str, dict[str, tuple[float, str]]] = {
         "Enron Emails": (0.0014, "conversations"),
     },
     # Llama Team 2024, "The Llama 3 Herd of Models", section 3.1.2 (data mix, approximate).
-    # Its categories are coarser than the seed's; "general knowledge" is mostly web text.
+    # Its categories are coarser than TRAINING_DATA_MIX's; "general knowledge" is mostly web.
     "Llama 3 (2024)": {
         "general knowledge": (0.50, "web_crawl"),
         "math and reasoning": (0.25, "scientific"),
@@ -226,7 +226,7 @@ def sample_documents(
 
 
 def group_by_category(mix: Mapping[str, tuple[float, str]]) -> dict[str, float]:
-    """Add up a published mix by the seed's categories (plus ``"other"``) (chapter 4)."""
+    """Add up a published mix by TRAINING_DATA_MIX's categories (plus ``"other"``) (chapter 4)."""
     totals: dict[str, float] = {}
     for weight, category in mix.values():
         totals[category] = totals.get(category, 0.0) + weight
@@ -234,7 +234,7 @@ def group_by_category(mix: Mapping[str, tuple[float, str]]) -> dict[str, float]:
 
 
 def llama1_source_tokens() -> dict[str, float]:
-    """Tokens available per seed category, as implied by LLaMA-1's Table 1 (chapter 4).
+    """Tokens available per TRAINING_DATA_MIX category, as implied by LLaMA-1's Table 1 (chapter 4).
 
     A source read for ``epochs`` passes while supplying ``share`` of 1.4T tokens holds
     share x 1.4T / epochs tokens; sources of one category are added up.

@@ -12,6 +12,7 @@ import platform
 import random
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -37,6 +38,23 @@ REPRODUCIBLE_ENV: dict[str, str] = {
     "TOKENIZERS_PARALLELISM": "false",
     QUICK_MODE_ENV: "0",
 }
+
+#: In a source checkout, the folder of ``sitecustomize.py`` that blocks the network in every
+#: Python process (every notebook kernel too) that finds it on ``PYTHONPATH``.
+OFFLINE_GUARD = Path(__file__).resolve().parents[1] / "tests" / "offline_guard"
+
+
+def use_reproducible_settings() -> None:
+    """Give this process, and every kernel it starts, the settings stored outputs are made under.
+
+    :data:`REPRODUCIBLE_ENV`, and :data:`OFFLINE_GUARD` first on ``PYTHONPATH`` so that no
+    kernel reaches the network. The test suite (``conftest.py``) and
+    ``tools/execute_notebooks.py`` both call it, so outputs are stored and compared alike.
+    """
+    os.environ.update(REPRODUCIBLE_ENV)
+    path = os.environ.get("PYTHONPATH", "")
+    if str(OFFLINE_GUARD) not in path.split(os.pathsep):
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(OFFLINE_GUARD), path) if p)
 
 
 def set_seed(seed: int = DEFAULT_SEED) -> None:
@@ -89,7 +107,7 @@ def quick_mode() -> bool:
 
 def setup_notebook(seed: int = DEFAULT_SEED) -> None:
     """Seed every generator and apply the course's figure style: the first call of each chapter."""
-    from course_utils.plotting import apply_course_style
+    from course_utils.figure_style import apply_course_style
 
     set_seed(seed)
     apply_course_style()

@@ -62,7 +62,7 @@ class ScalingLaws:
         for name in ("A", "B", "alpha", "beta"):
             positive_number(name, getattr(self, name))
 
-    # -- the seed's interface --------------------------------------------------------------
+    # -- the starter code's interface -------------------------------------------------------
 
     def predict_loss(self, N, D):
         """Predicted loss in nats per token of a model with N parameters trained on D tokens."""
@@ -74,7 +74,7 @@ class ScalingLaws:
         return scalar_or_array(TOKENS_PER_PARAMETER_RULE * positive_array("N", N))
 
     def compute_optimal_allocation(self, compute_budget):
-        """The seed's allocation: N = sqrt(C/120), D = 20·N, as integers.
+        """The starter code's allocation: N = sqrt(C/120), D = 20·N, as integers.
 
         120 = 6 · 20: it spends C = 6·N·D with D = 20·N. It ignores the law's constants, so it
         is the law's own optimum only by coincidence; see :meth:`exact_optimal_allocation`.
