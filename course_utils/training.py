@@ -266,6 +266,11 @@ def decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, 
 class Trainer:
     """Trains a :class:`DecoderLM` on token streams; ``train()`` runs it (chapter 5).
 
+    What it needs of ``model``: a :class:`DecoderLM`, whose ``config.max_seq_len`` and
+    ``config.vocab_size`` bound the windows and token ids, whose parameters AdamW updates
+    (matrices with weight decay, vectors without: :func:`decay_groups`) and whose
+    ``model(idx)`` gives the logits :func:`next_token_loss` scores.
+
     ``train_tokens`` and ``val_tokens`` are 1-D token ids (see :func:`split_tokens`). The model
     is moved to ``device`` (``None``: CUDA or MPS when present, else the CPU). Everything is
     checked before any work starts: a bad setting is a ``ValueError``, not a crash after ten
