@@ -8,12 +8,11 @@ epoch), a larger one is only partly read.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np
 
-from course_utils.checks import int_at_least, positive_number
+from course_utils.checks import int_at_least, number_at_least, positive_array, positive_number
 
 #: The course's illustrative mix (from the course text). It is not taken from any one paper:
 #: its shape, mostly filtered web crawl with code second, resembles LLaMA-1's (Touvron et al.
@@ -130,8 +129,7 @@ def validate_mix(mix: Mapping[str, float], tolerance: float = 1e-6) -> dict[str,
         raise ValueError("mix must name at least one source")
     weights = {str(source): float(weight) for source, weight in mix.items()}
     for source, weight in weights.items():
-        if not math.isfinite(weight) or weight < 0:
-            raise ValueError(f"mix weights must be non-negative; {source!r} has {weight!r}")
+        number_at_least(f"mix[{source!r}]", weight, 0)
     total = sum(weights.values())
     if abs(total - 1.0) > tolerance:
         raise ValueError(f"mix weights must sum to 1, got {total:.6g}")
@@ -141,8 +139,7 @@ def validate_mix(mix: Mapping[str, float], tolerance: float = 1e-6) -> dict[str,
 def tokens_per_source(mix: Mapping[str, float], total_tokens: float) -> dict[str, float]:
     """How many of ``total_tokens`` each source contributes under ``mix`` (chapter 4)."""
     weights = validate_mix(mix)
-    if not math.isfinite(total_tokens) or total_tokens <= 0:
-        raise ValueError(f"total_tokens must be positive, got {total_tokens!r}")
+    positive_number("total_tokens", total_tokens)
     return {source: weight * total_tokens for source, weight in weights.items()}
 
 
@@ -158,13 +155,10 @@ def epochs_per_source(
     missing = sorted(set(budget) - set(source_tokens))
     if missing:
         raise ValueError(f"source_tokens must give a size for every source; missing {missing}")
-    epochs = {}
-    for source, tokens in budget.items():
-        available = float(source_tokens[source])
-        if not math.isfinite(available) or available <= 0:
-            raise ValueError(f"source_tokens[{source!r}] must be positive, got {available!r}")
-        epochs[source] = tokens / available
-    return epochs
+    return {
+        source: tokens / positive_number(f"source_tokens[{source!r}]", source_tokens[source])
+        for source, tokens in budget.items()
+    }
 
 
 def temperature_weights(sizes: Mapping[str, float], temperature: float = 1.0) -> dict[str, float]:
@@ -178,9 +172,7 @@ def temperature_weights(sizes: Mapping[str, float], temperature: float = 1.0) ->
     if not sizes:
         raise ValueError("sizes must name at least one source")
     positive_number("temperature", temperature)
-    values = np.array([float(v) for v in sizes.values()])
-    if not np.all(np.isfinite(values)) or np.any(values <= 0):
-        raise ValueError(f"sizes must all be positive, got {dict(sizes)!r}")
+    values = positive_array("sizes", [float(v) for v in sizes.values()])
     # Work in logs so very small or very large temperatures stay finite.
     logits = np.log(values / values.sum()) / temperature
     weights = np.exp(logits - logits.max())

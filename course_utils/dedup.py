@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from course_utils.checks import positive_int
+from course_utils.checks import number_in_range, positive_int
 
 MERSENNE_PRIME = (1 << 31) - 1  # hashes below 2**31 keep a*x + b inside 64 bits
 
@@ -132,12 +132,10 @@ def choose_bands(
     false negatives (curve below 1 right of it), as the datasketch library does. Missed
     duplicates weigh more by default: a false candidate only costs one signature comparison.
     """
-    if not 0 < threshold < 1:
-        raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
-    if not 0 < false_negative_weight < 1:
-        raise ValueError(
-            f"false_negative_weight must be between 0 and 1, got {false_negative_weight!r}"
-        )
+    number_in_range("threshold", threshold, 0, 1, include_low=False, include_high=False)
+    number_in_range(
+        "false_negative_weight", false_negative_weight, 0, 1, include_low=False, include_high=False
+    )
     s = np.linspace(0, 1, 1001)
     below, above = s < threshold, s >= threshold
     best, best_error = (1, num_perm), math.inf
@@ -185,8 +183,7 @@ def find_near_duplicates(
     ordered by their first index; keep each group's first document.
     """
     _check_documents(docs)
-    if not 0 < threshold < 1:
-        raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
+    number_in_range("threshold", threshold, 0, 1, include_low=False, include_high=False)
     if (bands is None) != (rows is None):
         raise ValueError("give both bands and rows, or neither")
     if bands is None:

@@ -45,10 +45,9 @@ OFFLINE_GUARD = Path(__file__).resolve().parents[1] / "tests" / "offline_guard"
 
 
 def use_reproducible_settings() -> None:
-    """Give this process, and every kernel it starts, the settings stored outputs are made under.
+    """Give this process and the kernels it starts :data:`REPRODUCIBLE_ENV`, network blocked.
 
-    :data:`REPRODUCIBLE_ENV`, and :data:`OFFLINE_GUARD` first on ``PYTHONPATH`` so that no
-    kernel reaches the network. The test suite (``conftest.py``) and
+    :data:`OFFLINE_GUARD` goes first on ``PYTHONPATH``. ``conftest.py`` and
     ``tools/execute_notebooks.py`` both call it, so outputs are stored and compared alike.
     """
     os.environ.update(REPRODUCIBLE_ENV)

@@ -6,7 +6,7 @@ import re
 
 import torch
 
-from course_utils.checks import instance_of, int_at_least, number_at_least, positive_int
+from course_utils.checks import instance_of, int_at_least, not_empty, number_at_least, positive_int
 from course_utils.model import DecoderLM
 
 
@@ -101,8 +101,7 @@ def generate_text(
     forgets what came before). ``tokenizer`` is any course tokenizer (``encode``/``decode``);
     ``seed`` makes the sampling repeatable. Returns the prompt and its continuation as text.
     """
-    if not isinstance(prompt, str) or not prompt:
-        raise ValueError("prompt must be a non-empty str")
+    not_empty("prompt", instance_of("prompt", prompt, str))
     int_at_least("max_new_tokens", max_new_tokens, 0)
     window = model.config.max_seq_len
     device = model.output_weight.device

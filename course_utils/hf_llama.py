@@ -1,10 +1,8 @@
-"""Hugging Face Llama interop: configs and weights in both directions (chapter 3).
+"""Hugging Face Llama interop: configs both ways, and loading weights (chapter 3).
 
-Chapter 3 checks :class:`~course_utils.model.DecoderLM` against ``transformers``'
-``LlamaForCausalLM``: :func:`to_hf_llama_config` describes a config to ``transformers``,
-:func:`from_hf_llama_config` reads a Llama ``config.json``, and
-:func:`load_hf_llama_state_dict` (also ``DecoderLM.load_hf_llama_state_dict``) copies the
-weights in by renaming them.
+:func:`from_hf_llama_config` reads a Llama ``config.json``, :func:`to_hf_llama_config` writes
+``transformers.LlamaConfig`` arguments, and :func:`load_hf_llama_state_dict` (also
+``DecoderLM.load_hf_llama_state_dict``) copies a checkpoint's weights in by renaming them.
 """
 
 from __future__ import annotations

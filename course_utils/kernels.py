@@ -1,11 +1,9 @@
 """Speed kernels: two layers of chapter 3 as autograd Functions with a written-out backward.
 
 At the small sizes the course trains (chapter 5), time goes into the many small element-wise
-operations autograd records, not into the matrix multiplies; one node with a short backward
-formula replaces a dozen. Each kernel computes exactly what its plain formula in
-:mod:`course_utils.layers` computes (:func:`~course_utils.layers.rms_norm`,
-:func:`~course_utils.layers.apply_rotary`); the tests check values and gradients against it,
-and chapter 5's benchmark measures the difference.
+operations autograd records, not the matrix multiplies; one node with a short backward
+formula replaces a dozen. Each computes exactly its formula in :mod:`course_utils.layers`
+(``rms_norm``, ``apply_rotary``); the tests check values and gradients against it.
 """
 
 from __future__ import annotations

@@ -284,11 +284,8 @@ class CausalSelfAttention(nn.Module):
             raise ValueError("rotary must be given exactly when config.pos_embedding is 'rope'")
         self.n_heads, self.n_kv_heads = config.n_heads, config.n_kv_heads
         self.head_dim = config.head_dim
-        d, q_width, kv_width = (
-            config.d_model,
-            config.n_heads * config.head_dim,
-            config.n_kv_heads * config.head_dim,
-        )
+        d = config.d_model
+        q_width, kv_width = config.n_heads * config.head_dim, config.n_kv_heads * config.head_dim
         self.q_proj = nn.Linear(d, q_width, bias=config.bias)
         self.k_proj = nn.Linear(d, kv_width, bias=config.bias)
         self.v_proj = nn.Linear(d, kv_width, bias=config.bias)

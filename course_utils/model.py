@@ -78,11 +78,8 @@ class LLMBlock(nn.Module):
             raise ValueError("give LLMBlock either embed_dim and num_heads or config=, not both")
         if rotary is None:
             rotary = make_rotary(config)
-        self.embed_dim, self.num_heads, self.head_dim = (
-            config.d_model,
-            config.n_heads,
-            config.head_dim,
-        )
+        self.embed_dim, self.num_heads = config.d_model, config.n_heads
+        self.head_dim = config.head_dim
         self.norm1 = make_norm(config)
         self.attention = CausalSelfAttention(config, rotary)
         self.norm2 = make_norm(config)

@@ -20,6 +20,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from course_utils.checks import (
+    choice,
     instance_of,
     number_at_least,
     positive_array,
@@ -321,9 +322,7 @@ def frontier_positions(
     instance_of("law", law, ScalingLaws, "(e.g. CHINCHILLA)")
     positions = []
     for name in names:
-        if name not in PRESETS:
-            raise ValueError(f"names must be keys of PRESETS; {name!r} is not one")
-        preset = PRESETS[name]
+        preset = PRESETS[choice("names", name, PRESETS)]
         if preset.training_tokens is None:
             raise ValueError(f"{name!r} has no published training tokens")
         n_params, n_tokens = float(preset.published_params), float(preset.training_tokens)

@@ -6,7 +6,7 @@ import html
 
 import ipywidgets as widgets
 
-from course_utils.checks import instance_of
+from course_utils.checks import choice, instance_of
 from course_utils.config import ModelConfig
 from course_utils.memory import serving_memory, training_memory, weight_bytes
 from course_utils.parameters import estimate_parameters, parameter_shares
@@ -106,7 +106,5 @@ class ScaleExplorer(widgets.VBox):
 def scale_explorer(base: str | ModelConfig = "gpt2") -> ScaleExplorer:
     """Build the chapter 1 explorer around a preset name or a config (default: GPT-2 small)."""
     if isinstance(base, str):
-        if base not in PRESETS:
-            raise ValueError(f"base must be one of {', '.join(PRESETS)}; got {base!r}")
-        base = PRESETS[base].config
+        base = PRESETS[choice("base", base, PRESETS)].config
     return ScaleExplorer(base)

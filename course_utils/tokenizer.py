@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from itertools import pairwise
 from pathlib import Path
 
-from course_utils.checks import int_at_least
+from course_utils.checks import instance_of, int_at_least, not_empty
 
 #: GPT-2's pre-tokenization pattern (openai/gpt-2, src/encoder.py) written for the standard
 #: library's ``re``, which lacks ``\p{L}``/``\p{N}``: ``[^\W\d_]`` stands for a letter,
@@ -132,8 +132,7 @@ class BPETokenizer:
         Stops early if no pair occurs any more. Ties go to the pair whose tokens come first
         (bytes in GPT-2's byte-to-unicode order, then learned tokens by age).
         """
-        if not isinstance(text, str):
-            raise ValueError(f"text must be a str, got {type(text).__name__}")
+        instance_of("text", text, str)
         int_at_least("vocab_size", vocab_size, N_BYTES)  # at least one token per byte
         tokenizer = cls()
         piece_counts = Counter(pretokenize(text))
@@ -207,8 +206,7 @@ class BPETokenizer:
 
     def encode(self, text: str) -> list[int]:
         """Token ids for ``text`` (chapter 4): merges applied in the order they were learned."""
-        if not isinstance(text, str):
-            raise ValueError(f"text must be a str, got {type(text).__name__}")
+        instance_of("text", text, str)
         ids: list[int] = []
         for piece in pretokenize(text):
             ids.extend(self._encode_piece(piece))
@@ -293,8 +291,7 @@ class CharTokenizer:
     @classmethod
     def train(cls, text: str) -> CharTokenizer:
         """A tokenizer with one token for each distinct character of ``text`` (chapter 5)."""
-        if not isinstance(text, str) or not text:
-            raise ValueError("text must be a non-empty str")
+        not_empty("text", instance_of("text", text, str))
         return cls(text)
 
     @property
@@ -303,8 +300,7 @@ class CharTokenizer:
 
     def encode(self, text: str) -> list[int]:
         """Token ids for ``text``; a character outside the vocabulary is a ``ValueError``."""
-        if not isinstance(text, str):
-            raise ValueError(f"text must be a str, got {type(text).__name__}")
+        instance_of("text", text, str)
         try:
             return [self._ids[char] for char in text]
         except KeyError:

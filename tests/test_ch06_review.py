@@ -12,16 +12,8 @@ import re
 import pytest
 
 from course_utils.corpus import load_corpus
-from course_utils.exercises import (
-    CORRECT,
-    INCORRECT,
-    QUIZ,
-    all_exercises,
-    check,
-    multiple_choice,
-    numeric,
-    question_markdown,
-)
+from course_utils.exercises import CORRECT, INCORRECT, all_exercises, check
+from course_utils.exercises.framework import QUIZ, multiple_choice, numeric, question_markdown
 from course_utils.pipeline import run_pipeline
 from tests.notebook_files import NOTEBOOKS, SOLUTIONS, read
 

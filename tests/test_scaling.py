@@ -390,7 +390,7 @@ def test_frontier_verdict_thresholds():
 
 
 def test_frontier_positions_refuse_unknown_models():
-    with pytest.raises(ValueError, match="keys of PRESETS"):
+    with pytest.raises(ValueError, match="names must be one of .*; got .gpt-5."):
         frontier_positions(CHINCHILLA, ["gpt-5"])
     with pytest.raises(ValueError, match="no published training tokens"):
         frontier_positions(CHINCHILLA, ["gpt2"])

@@ -1,9 +1,18 @@
-"""The exercise framework: registering exercises, checking answers, shared judges (chapter 0).
+"""How exercises are checked (chapter 0).
 
-Chapter modules (``ch01_scale.py`` …) import from here and register their exercises;
-:func:`check` loads them on first use, so imports run one way: framework ← chapters.
-:func:`multiple_choice` and :func:`numeric` register quiz questions whose every wrong answer
-explains itself (chapter 6 asks only those; any chapter may).
+A chapter notebook hands the learner a *stub*: ``answer = ...`` or a function whose body
+raises ``NotImplementedError``. ``check("1.2", answer)`` then says one of three things:
+
+* ``not attempted yet`` and a hint, while the stub is untouched,
+* ``correct``, or
+* what is wrong, without giving the answer away.
+
+Each chapter registers its exercises in a module of :mod:`course_utils.exercises`
+(``ch01_scale.py`` …) that imports this one; :func:`check` loads them on first use, so the
+imports run one way. Every exercise carries a correct and a wrong example answer so the tests
+can prove that its check accepts the one and rejects the other, and that no check passes a
+stub. :func:`multiple_choice` and :func:`numeric` register quiz questions whose every wrong
+answer explains itself (chapter 6 asks only those; any chapter may).
 """
 
 from __future__ import annotations
@@ -14,6 +23,8 @@ import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from course_utils.checks import choice, positive_number
 
 #: The package whose modules (``ch01_scale.py`` …) register the chapters' exercises.
 PACKAGE = "course_utils.exercises"
@@ -98,9 +109,7 @@ def is_stub(answer: Any) -> bool:
 def check(exercise_id: str, answer: Any) -> Feedback:
     """Check a learner's answer to exercise ``exercise_id`` (e.g. ``"1.2"``)."""
     exercises = all_exercises()
-    if exercise_id not in exercises:
-        raise ValueError(f"exercise_id must be one of {', '.join(exercises)}; got {exercise_id!r}")
-    exercise = exercises[exercise_id]
+    exercise = exercises[choice("exercise_id", exercise_id, exercises)]
     if is_stub(answer):
         return Feedback(exercise_id, NOT_ATTEMPTED, f"not attempted yet. Hint: {exercise.hint}")
     try:
@@ -129,8 +138,7 @@ def close_to(expected: float, rel_tol: float = 1e-3, unit: str = "") -> Judge:
 
     A wrong answer is told how far off it is (as a percentage or a factor), not the answer.
     """
-    if rel_tol <= 0:
-        raise ValueError(f"rel_tol must be positive, got {rel_tol!r}")
+    positive_number("rel_tol", rel_tol)
 
     def judge(answer: Any) -> str | None:
         if isinstance(answer, (bool, str)):
@@ -162,8 +170,7 @@ def one_of(choices: dict[str, str], right: str) -> Judge:
 
     ``choices`` maps each letter to the explanation shown when that letter is picked wrongly.
     """
-    if right not in choices:
-        raise ValueError(f"right must be one of {sorted(choices)}, got {right!r}")
+    choice("right", right, choices)
 
     def judge(answer: Any) -> str | None:
         letter = str(answer).strip().lower()
@@ -206,9 +213,7 @@ QUIZ: dict[str, QuizQuestion] = {}
 def question_markdown(exercise_id: str) -> str:
     """The question as a chapter's markdown cell shows it: title, text and options."""
     _load_chapter_modules()
-    if exercise_id not in QUIZ:
-        raise ValueError(f"exercise_id must be one of {', '.join(QUIZ)}; got {exercise_id!r}")
-    entry = QUIZ[exercise_id]
+    entry = QUIZ[choice("exercise_id", exercise_id, QUIZ)]
     lines = [
         f"### Question {entry.id} — {entry.title} (chapter {entry.chapter})",
         "",
@@ -233,8 +238,7 @@ def multiple_choice(
     hint: str,
 ) -> Exercise:
     """Register a multiple-choice question whose every wrong letter explains itself."""
-    if right not in options:
-        raise ValueError(f"right must be one of the options {sorted(options)}, got {right!r}")
+    choice("right", right, options)
     wrong = set(options) - {right}
     if set(why_not) != wrong:
         raise ValueError(
@@ -274,8 +278,7 @@ def numeric(
     """Register a numeric question; ``slips`` maps what a typical mistake forgot to its value."""
     if not slips:
         raise ValueError("slips must name at least one typical mistake (the tests use it)")
-    if not rel_tol > 0:
-        raise ValueError(f"rel_tol must be positive, got {rel_tol!r}")
+    positive_number("rel_tol", rel_tol)
     if not explanation.strip():
         raise ValueError("the right answer needs an explanation")
     exercise = register(
