@@ -30,6 +30,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from course_utils.checks import positive_int
 from course_utils.course import RUNTIMES
 from course_utils.environment import use_reproducible_settings
 
@@ -150,8 +151,7 @@ def pin_to_cores(cores: int) -> int:
     Where the operating system cannot pin (macOS, Windows), nothing changes and the machine's
     own core count is returned, so the record says what the numbers were measured on.
     """
-    if isinstance(cores, bool) or not isinstance(cores, int) or cores <= 0:
-        raise ValueError(f"cores must be a positive integer, got {cores!r}")
+    positive_int("cores", cores)
     if not hasattr(os, "sched_setaffinity"):
         return os.cpu_count() or 1
     available = sorted(os.sched_getaffinity(0))
