@@ -10,21 +10,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 
-from course_utils.environment import REPRODUCIBLE_ENV
+from course_utils.environment import OFFLINE_GUARD, use_reproducible_settings
 from tests.kernel_variant import KERNEL_VARIANT_ENV
 
-ROOT = Path(__file__).resolve().parent
-OFFLINE_GUARD = ROOT / "tests" / "offline_guard"
-
-os.environ.update(REPRODUCIBLE_ENV)
+use_reproducible_settings()
 # tests/test_kernel_variants.py re-runs notebooks with some of these settings changed.
 os.environ.update(json.loads(os.environ.get(KERNEL_VARIANT_ENV, "{}")))
-if str(OFFLINE_GUARD) not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(OFFLINE_GUARD), os.environ.get("PYTHONPATH", "")) if p
-    )
 
 # Block the network in this process too (kernels get it at start-up through PYTHONPATH).
 if "sitecustomize" not in sys.modules or not hasattr(sys.modules["sitecustomize"], "is_local"):

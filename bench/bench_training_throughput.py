@@ -36,7 +36,8 @@ import torch.nn.functional as F
 import transformers
 
 from course_utils.config import ModelConfig
-from course_utils.model import DecoderLM, next_token_loss, to_hf_llama_config
+from course_utils.hf_llama import to_hf_llama_config
+from course_utils.model import DecoderLM, next_token_loss
 
 # The shapes: 4 layers, 4 heads, width 128, a 65-character vocabulary, batch 12 x 64,
 # tied embeddings. The SwiGLU width is ModelConfig's default for d_model 128 (512).

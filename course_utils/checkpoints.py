@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 
+from course_utils.checks import instance_of
 from course_utils.config import ModelConfig
 from course_utils.environment import resolve_device
 from course_utils.model import DecoderLM
@@ -68,10 +69,10 @@ def save_checkpoint(
     """Write ``model`` (and its tokenizer and training state) to ``path``, atomically.
 
     Returns the path. Weights are saved from the CPU, so a checkpoint written on a GPU loads
-    anywhere.
+    anywhere. What it needs of ``model``: a :class:`DecoderLM`, whose ``config`` (a
+    :class:`ModelConfig`) is enough to rebuild it and whose ``state_dict()`` fills it again.
     """
-    if not isinstance(model, DecoderLM):
-        raise ValueError(f"model must be a DecoderLM, got {type(model).__name__}")
+    instance_of("model", model, DecoderLM)
     if trainer is not None and trainer.model is not model:
         raise ValueError("trainer must be the Trainer of this model")
     if tokenizer is not None and not hasattr(tokenizer, "to_dict"):

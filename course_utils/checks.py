@@ -57,13 +57,23 @@ def number_at_least(name: str, value: Any, minimum: float) -> float:
 
 
 def number_in_range(
-    name: str, value: Any, low: float, high: float, *, include_low: bool = True
+    name: str,
+    value: Any,
+    low: float,
+    high: float,
+    *,
+    include_low: bool = True,
+    include_high: bool = True,
 ) -> float:
-    """``value`` as a float if it lies in [low, high] (or (low, high] without ``include_low``)."""
-    inside = _is_number(value) and (low <= value if include_low else low < value) and value <= high
+    """``value`` as a float if it lies in [low, high]; ``include_*=False`` opens that end."""
+    inside = (
+        _is_number(value)
+        and (low <= value if include_low else low < value)
+        and (value <= high if include_high else value < high)
+    )
     if not inside:
-        bracket = "[" if include_low else "("
-        raise ValueError(f"{name} must be in {bracket}{low:g}, {high:g}], got {value!r}")
+        interval = f"{'[' if include_low else '('}{low:g}, {high:g}{']' if include_high else ')'}"
+        raise ValueError(f"{name} must be in {interval}, got {value!r}")
     return float(value)
 
 
@@ -73,6 +83,11 @@ def positive_array(name: str, value: Any) -> np.ndarray:
     if array.size == 0 or not np.all(np.isfinite(array)) or np.any(array <= 0):
         raise ValueError(f"{name} must be positive and finite, got {value!r}")
     return array
+
+
+def scalar_or_array(array: np.ndarray) -> float | np.ndarray:
+    """A result computed on :func:`positive_array` s: a float when the inputs were scalars."""
+    return float(array) if array.ndim == 0 else array
 
 
 def choice(name: str, value: T, allowed: Iterable[T]) -> T:

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-import numpy as np
-
+from course_utils.checks import (
+    instance_of,
+    number_at_least,
+    number_in_range,
+    positive_array,
+    positive_int,
+    scalar_or_array,
+)
 from course_utils.config import ModelConfig
 
 SECONDS_PER_HOUR = 3600.0
-
-
-def _positive(name: str, value) -> np.ndarray:
-    array = np.asarray(value, dtype=float)
-    if not np.all(np.isfinite(array)) or np.any(array <= 0):
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    return array
-
-
-def _scalar_or_array(array: np.ndarray):
-    return float(array) if array.ndim == 0 else array
 
 
 def training_flops(n_params, n_tokens):
@@ -31,7 +24,9 @@ def training_flops(n_params, n_tokens):
 
     Each token costs about 2·N FLOPs forward and 4·N backward. Works elementwise on arrays.
     """
-    return _scalar_or_array(6.0 * _positive("n_params", n_params) * _positive("n_tokens", n_tokens))
+    return scalar_or_array(
+        6.0 * positive_array("n_params", n_params) * positive_array("n_tokens", n_tokens)
+    )
 
 
 def forward_flops_breakdown(
@@ -48,11 +43,9 @@ def forward_flops_breakdown(
     Embedding look-ups, norms, softmax and biases are left out (Kaplan et al. note they are
     negligible).
     """
-    if not isinstance(config, ModelConfig):
-        raise ValueError(f"config must be a ModelConfig, got {type(config).__name__}")
+    instance_of("config", config, ModelConfig)
     context_len = config.max_seq_len if context_len is None else context_len
-    if isinstance(context_len, bool) or not isinstance(context_len, int) or context_len <= 0:
-        raise ValueError(f"context_len must be a positive integer, got {context_len!r}")
+    positive_int("context_len", context_len)
     d, layers = config.d_model, config.n_layers
     q_width = config.n_heads * config.head_dim
     kv_width = config.n_kv_heads * config.head_dim
@@ -158,25 +151,11 @@ def training_run(
     MFU (model FLOPs utilisation) is the fraction of the hardware's peak that goes into the
     model's own 6·N·D FLOPs; large runs report roughly 0.3–0.55 (PaLM, section 4.1: 46.2%).
     """
-    flops = float(_positive("flops", flops))
-    if (
-        isinstance(n_accelerators, bool)
-        or not isinstance(n_accelerators, int)
-        or n_accelerators <= 0
-    ):
-        raise ValueError(f"n_accelerators must be a positive integer, got {n_accelerators!r}")
-    peak = float(_positive("peak_flops_per_second", peak_flops_per_second))
-    if isinstance(mfu, bool) or not isinstance(mfu, numbers.Real) or not 0 < mfu <= 1:
-        raise ValueError(f"mfu must be in (0, 1], got {mfu!r}")
-    if (
-        isinstance(price_per_accelerator_hour, bool)
-        or not isinstance(price_per_accelerator_hour, numbers.Real)
-        or not math.isfinite(price_per_accelerator_hour)
-        or price_per_accelerator_hour < 0
-    ):
-        raise ValueError(
-            f"price_per_accelerator_hour must be non-negative, got {price_per_accelerator_hour!r}"
-        )
+    flops = float(positive_array("flops", flops))
+    n_accelerators = positive_int("n_accelerators", n_accelerators)
+    peak = float(positive_array("peak_flops_per_second", peak_flops_per_second))
+    mfu = number_in_range("mfu", mfu, 0, 1, include_low=False)
+    price = number_at_least("price_per_accelerator_hour", price_per_accelerator_hour, 0)
     seconds = flops / (n_accelerators * peak * mfu)
     hours = seconds * n_accelerators / SECONDS_PER_HOUR
-    return TrainingRun(flops, seconds, hours, hours * price_per_accelerator_hour)
+    return TrainingRun(flops, seconds, hours, hours * price)

@@ -10,6 +10,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from course_utils.checks import choice, positive_int, positive_number
+
 NORMS = ("layernorm", "rmsnorm")
 MLPS = ("gelu", "swiglu")
 POSITION_EMBEDDINGS = ("learned", "rope")
@@ -25,15 +27,10 @@ def swiglu_hidden_dim(
     optionally scales it (``ffn_dim_multiplier``) and rounds *up* to a multiple of
     ``multiple_of`` for fast matrix kernels. Llama-2-7B: d=4096 → 11008.
     """
-    if d_model <= 0:
-        raise ValueError(f"d_model must be positive, got {d_model}")
-    if multiple_of <= 0:
-        raise ValueError(f"multiple_of must be positive, got {multiple_of}")
-    hidden = int(2 * 4 * d_model / 3)
+    hidden = int(2 * 4 * positive_int("d_model", d_model) / 3)
     if ffn_dim_multiplier is not None:
-        if ffn_dim_multiplier <= 0:
-            raise ValueError(f"ffn_dim_multiplier must be positive, got {ffn_dim_multiplier}")
-        hidden = int(ffn_dim_multiplier * hidden)
+        hidden = int(positive_number("ffn_dim_multiplier", ffn_dim_multiplier) * hidden)
+    multiple_of = positive_int("multiple_of", multiple_of)
     return multiple_of * math.ceil(hidden / multiple_of)
 
 
@@ -44,6 +41,10 @@ class ModelConfig:
     ``n_kv_heads`` below ``n_heads`` gives grouped-query attention (1 = multi-query);
     ``d_ff`` defaults to 4·d_model for a GELU MLP and to :func:`swiglu_hidden_dim` for
     SwiGLU; ``head_dim`` defaults to d_model // n_heads.
+
+    Change a config with :meth:`replace`, not ``dataclasses.replace``: the method derives
+    the defaulted widths again (``d_model`` 64 → 128 with 4 heads: ``head_dim`` 16 → 32),
+    while ``dataclasses.replace`` copies the old widths as if they had been given (16).
     """
 
     vocab_size: int
@@ -69,10 +70,10 @@ class ModelConfig:
         derived = tuple(n for n in ("n_kv_heads", "head_dim", "d_ff") if getattr(self, n) is None)
         object.__setattr__(self, "_derived", derived)
         for name in ("vocab_size", "d_model", "n_layers", "n_heads", "max_seq_len"):
-            _require_positive_int(name, getattr(self, name))
+            positive_int(name, getattr(self, name))
         if self.n_kv_heads is None:
             object.__setattr__(self, "n_kv_heads", self.n_heads)
-        _require_positive_int("n_kv_heads", self.n_kv_heads)
+        positive_int("n_kv_heads", self.n_kv_heads)
         if self.n_heads % self.n_kv_heads != 0:
             raise ValueError(
                 f"n_heads ({self.n_heads}) must be divisible by n_kv_heads ({self.n_kv_heads})"
@@ -83,21 +84,19 @@ class ModelConfig:
                     f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
                 )
             object.__setattr__(self, "head_dim", self.d_model // self.n_heads)
-        _require_positive_int("head_dim", self.head_dim)
-        _require_choice("norm", self.norm, NORMS)
-        _require_choice("mlp", self.mlp, MLPS)
-        _require_choice("pos_embedding", self.pos_embedding, POSITION_EMBEDDINGS)
+        positive_int("head_dim", self.head_dim)
+        choice("norm", self.norm, NORMS)
+        choice("mlp", self.mlp, MLPS)
+        choice("pos_embedding", self.pos_embedding, POSITION_EMBEDDINGS)
         if self.d_ff is None:
             default = 4 * self.d_model if self.mlp == "gelu" else swiglu_hidden_dim(self.d_model)
             object.__setattr__(self, "d_ff", default)
-        _require_positive_int("d_ff", self.d_ff)
+        positive_int("d_ff", self.d_ff)
         for name in ("tie_embeddings", "bias"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         for name in ("norm_eps", "rope_theta"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
+            positive_number(name, getattr(self, name))
         if self.pos_embedding == "rope" and self.head_dim % 2 != 0:
             raise ValueError(f"head_dim must be even for rotary embeddings, got {self.head_dim}")
 
@@ -129,13 +128,3 @@ class ModelConfig:
         """
         rederive = {name: None for name in self._derived if name not in changes}
         return replace(self, **rederive, **changes)
-
-
-def _require_positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
-def _require_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from importlib import metadata, resources
+from importlib import metadata
+from pathlib import Path
 
 DISTRIBUTION = "llm-foundations"
+
+#: Seconds each notebook took to execute on 2 CPU cores, by notebook file name; written by
+#: ``tools/execute_notebooks.py --timings`` (``make timings``).
+RUNTIMES = Path(__file__).resolve().parent / "data" / "runtimes.json"
 
 
 @dataclass(frozen=True)
@@ -41,9 +46,9 @@ CHAPTERS: tuple[Chapter, ...] = (
 def measured_runtimes() -> dict[str, float]:
     """Seconds each notebook took to execute top to bottom on 2 CPU cores, as last measured.
 
-    Written by ``tools/measure_runtimes.py``; keys are notebook file names.
+    Read from :data:`RUNTIMES`, which ``tools/execute_notebooks.py --timings`` writes.
     """
-    text = resources.files("course_utils").joinpath("data/runtimes.json").read_text()
+    text = RUNTIMES.read_text(encoding="utf-8")
     return {name: float(seconds) for name, seconds in json.loads(text)["seconds"].items()}
 
 

@@ -8,10 +8,11 @@ epoch), a larger one is only partly read.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np
+
+from course_utils.checks import int_at_least, number_at_least, positive_array, positive_number
 
 #: The course's illustrative mix (from the course text). It is not taken from any one paper:
 #: its shape, mostly filtered web crawl with code second, resembles LLaMA-1's (Touvron et al.
@@ -26,7 +27,7 @@ TRAINING_DATA_MIX: dict[str, float] = {
     "wikipedia": 0.04,  # Wikipedia dumps
 }
 
-#: Published mixtures as sampling proportions, each with the seed category its sources map to.
+#: Published mixtures as sampling proportions, each source with its TRAINING_DATA_MIX category.
 #: Proportions are as printed, so a mix may sum to 1.01 through rounding (GPT-3).
 PUBLISHED_MIXES: dict[str, dict[str, tuple[float, str]]] = {
     # Touvron et al. 2023, "LLaMA", Table 1 (sampling proportion).
@@ -73,7 +74,7 @@ PUBLISHED_MIXES: dict[str, dict[str, tuple[float, str]]] = {
         "Enron Emails": (0.0014, "conversations"),
     },
     # Llama Team 2024, "The Llama 3 Herd of Models", section 3.1.2 (data mix, approximate).
-    # Its categories are coarser than the seed's; "general knowledge" is mostly web text.
+    # Its categories are coarser than TRAINING_DATA_MIX's; "general knowledge" is mostly web.
     "Llama 3 (2024)": {
         "general knowledge": (0.50, "web_crawl"),
         "math and reasoning": (0.25, "scientific"),
@@ -111,14 +112,8 @@ def calculate_tokens_needed(params_billions: float, chinchilla_ratio: float = 20
     Prints e.g. ``7B model needs 0.1T tokens`` and returns the token count. The default
     ratio of 20 is Chinchilla's (Hoffmann et al. 2022; derived in chapter 2).
     """
-    for name, value in (
-        ("params_billions", params_billions),
-        ("chinchilla_ratio", chinchilla_ratio),
-    ):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{name} must be a positive number, got {value!r}")
-        if not math.isfinite(value) or value <= 0:
-            raise ValueError(f"{name} must be a positive number, got {value!r}")
+    positive_number("params_billions", params_billions)
+    positive_number("chinchilla_ratio", chinchilla_ratio)
     tokens = params_billions * chinchilla_ratio * 1e9
     print(f"{params_billions}B model needs {tokens / 1e12:.1f}T tokens")
     return tokens
@@ -134,8 +129,7 @@ def validate_mix(mix: Mapping[str, float], tolerance: float = 1e-6) -> dict[str,
         raise ValueError("mix must name at least one source")
     weights = {str(source): float(weight) for source, weight in mix.items()}
     for source, weight in weights.items():
-        if not math.isfinite(weight) or weight < 0:
-            raise ValueError(f"mix weights must be non-negative; {source!r} has {weight!r}")
+        number_at_least(f"mix[{source!r}]", weight, 0)
     total = sum(weights.values())
     if abs(total - 1.0) > tolerance:
         raise ValueError(f"mix weights must sum to 1, got {total:.6g}")
@@ -145,8 +139,7 @@ def validate_mix(mix: Mapping[str, float], tolerance: float = 1e-6) -> dict[str,
 def tokens_per_source(mix: Mapping[str, float], total_tokens: float) -> dict[str, float]:
     """How many of ``total_tokens`` each source contributes under ``mix`` (chapter 4)."""
     weights = validate_mix(mix)
-    if not math.isfinite(total_tokens) or total_tokens <= 0:
-        raise ValueError(f"total_tokens must be positive, got {total_tokens!r}")
+    positive_number("total_tokens", total_tokens)
     return {source: weight * total_tokens for source, weight in weights.items()}
 
 
@@ -162,13 +155,10 @@ def epochs_per_source(
     missing = sorted(set(budget) - set(source_tokens))
     if missing:
         raise ValueError(f"source_tokens must give a size for every source; missing {missing}")
-    epochs = {}
-    for source, tokens in budget.items():
-        available = float(source_tokens[source])
-        if not math.isfinite(available) or available <= 0:
-            raise ValueError(f"source_tokens[{source!r}] must be positive, got {available!r}")
-        epochs[source] = tokens / available
-    return epochs
+    return {
+        source: tokens / positive_number(f"source_tokens[{source!r}]", source_tokens[source])
+        for source, tokens in budget.items()
+    }
 
 
 def temperature_weights(sizes: Mapping[str, float], temperature: float = 1.0) -> dict[str, float]:
@@ -181,11 +171,8 @@ def temperature_weights(sizes: Mapping[str, float], temperature: float = 1.0) ->
     """
     if not sizes:
         raise ValueError("sizes must name at least one source")
-    if isinstance(temperature, bool) or not math.isfinite(temperature) or temperature <= 0:
-        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
-    values = np.array([float(v) for v in sizes.values()])
-    if not np.all(np.isfinite(values)) or np.any(values <= 0):
-        raise ValueError(f"sizes must all be positive, got {dict(sizes)!r}")
+    positive_number("temperature", temperature)
+    values = positive_array("sizes", [float(v) for v in sizes.values()])
     # Work in logs so very small or very large temperatures stay finite.
     logits = np.log(values / values.sum()) / temperature
     weights = np.exp(logits - logits.max())
@@ -200,8 +187,7 @@ def sample_sources(mix: Mapping[str, float], n: int, seed: int = 0) -> list[str]
     converges to its weight as ``n`` grows (law of large numbers).
     """
     weights = validate_mix(mix)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"n must be a non-negative int, got {n!r}")
+    int_at_least("n", n, 0)
     names = list(weights)
     probabilities = np.array([weights[name] for name in names])
     rng = np.random.default_rng(seed)
@@ -232,7 +218,7 @@ def sample_documents(
 
 
 def group_by_category(mix: Mapping[str, tuple[float, str]]) -> dict[str, float]:
-    """Add up a published mix by the seed's categories (plus ``"other"``) (chapter 4)."""
+    """Add up a published mix by TRAINING_DATA_MIX's categories (plus ``"other"``) (chapter 4)."""
     totals: dict[str, float] = {}
     for weight, category in mix.values():
         totals[category] = totals.get(category, 0.0) + weight
@@ -240,7 +226,7 @@ def group_by_category(mix: Mapping[str, tuple[float, str]]) -> dict[str, float]:
 
 
 def llama1_source_tokens() -> dict[str, float]:
-    """Tokens available per seed category, as implied by LLaMA-1's Table 1 (chapter 4).
+    """Tokens available per TRAINING_DATA_MIX category, as implied by LLaMA-1's Table 1 (chapter 4).
 
     A source read for ``epochs`` passes while supplying ``share`` of 1.4T tokens holds
     share x 1.4T / epochs tokens; sources of one category are added up.

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from course_utils.checks import number_in_range, positive_int
+
 MERSENNE_PRIME = (1 << 31) - 1  # hashes below 2**31 keep a*x + b inside 64 bits
 
 
@@ -67,10 +69,8 @@ def exact_duplicates(docs: Sequence[str]) -> list[list[int]]:
 
 def shingles(text: str, n: int = 5) -> set[str]:
     """The set of word n-grams of the normalised text; a shorter text is one shingle."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
     words = normalise(text).split()
-    if len(words) <= n:
+    if len(words) <= positive_int("n", n):
         return {" ".join(words)}
     return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
 
@@ -90,9 +90,7 @@ class MinHasher:
     """
 
     def __init__(self, num_perm: int = 128, ngram: int = 5, seed: int = 0):
-        if isinstance(num_perm, bool) or not isinstance(num_perm, int) or num_perm < 1:
-            raise ValueError(f"num_perm must be a positive int, got {num_perm!r}")
-        self.num_perm = num_perm
+        self.num_perm = positive_int("num_perm", num_perm)
         self.ngram = ngram
         rng = np.random.default_rng(seed)
         self.a = rng.integers(1, MERSENNE_PRIME, size=num_perm, dtype=np.uint64)
@@ -134,12 +132,10 @@ def choose_bands(
     false negatives (curve below 1 right of it), as the datasketch library does. Missed
     duplicates weigh more by default: a false candidate only costs one signature comparison.
     """
-    if not 0 < threshold < 1:
-        raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
-    if not 0 < false_negative_weight < 1:
-        raise ValueError(
-            f"false_negative_weight must be between 0 and 1, got {false_negative_weight!r}"
-        )
+    number_in_range("threshold", threshold, 0, 1, include_low=False, include_high=False)
+    number_in_range(
+        "false_negative_weight", false_negative_weight, 0, 1, include_low=False, include_high=False
+    )
     s = np.linspace(0, 1, 1001)
     below, above = s < threshold, s >= threshold
     best, best_error = (1, num_perm), math.inf
@@ -187,8 +183,7 @@ def find_near_duplicates(
     ordered by their first index; keep each group's first document.
     """
     _check_documents(docs)
-    if not 0 < threshold < 1:
-        raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
+    number_in_range("threshold", threshold, 0, 1, include_low=False, include_high=False)
     if (bands is None) != (rows is None):
         raise ValueError("give both bands and rows, or neither")
     if bands is None:

@@ -12,9 +12,12 @@ import platform
 import random
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
+
+from course_utils.checks import int_at_least
 
 DEFAULT_SEED = 0
 
@@ -36,11 +39,26 @@ REPRODUCIBLE_ENV: dict[str, str] = {
     QUICK_MODE_ENV: "0",
 }
 
+#: In a source checkout, the folder of ``sitecustomize.py`` that blocks the network in every
+#: Python process (every notebook kernel too) that finds it on ``PYTHONPATH``.
+OFFLINE_GUARD = Path(__file__).resolve().parents[1] / "tests" / "offline_guard"
+
+
+def use_reproducible_settings() -> None:
+    """Give this process and the kernels it starts :data:`REPRODUCIBLE_ENV`, network blocked.
+
+    :data:`OFFLINE_GUARD` goes first on ``PYTHONPATH``. ``conftest.py`` and
+    ``tools/execute_notebooks.py`` both call it, so outputs are stored and compared alike.
+    """
+    os.environ.update(REPRODUCIBLE_ENV)
+    path = os.environ.get("PYTHONPATH", "")
+    if str(OFFLINE_GUARD) not in path.split(os.pathsep):
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(OFFLINE_GUARD), path) if p)
+
 
 def set_seed(seed: int = DEFAULT_SEED) -> None:
     """Seed Python's, NumPy's and PyTorch's random number generators (chapter 0)."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    int_at_least("seed", seed, 0)
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 (the legacy global, for code that still uses it)
     torch.manual_seed(seed)
@@ -88,7 +106,7 @@ def quick_mode() -> bool:
 
 def setup_notebook(seed: int = DEFAULT_SEED) -> None:
     """Seed every generator and apply the course's figure style: the first call of each chapter."""
-    from course_utils.plotting import apply_course_style
+    from course_utils.figure_style import apply_course_style
 
     set_seed(seed)
     apply_course_style()

@@ -6,6 +6,7 @@ import re
 
 import torch
 
+from course_utils.checks import instance_of, int_at_least, not_empty, number_at_least, positive_int
 from course_utils.model import DecoderLM
 
 
@@ -47,28 +48,27 @@ def generate(
     token, reusing the cached keys and values; without it every step re-reads the whole
     sequence. Both give the same tokens. ``idx`` is moved to the model's device; sampling
     draws from ``generator`` when given (a ``torch.Generator`` on that device), so a seeded
-    generator gives reproducible text. Returns the prompts
-    followed by the new tokens, (batch, seq + max_new_tokens).
+    generator gives reproducible text. Returns the prompts followed by the new tokens,
+    (batch, seq + max_new_tokens).
+
+    What it uses of ``model``, a :class:`~course_utils.model.DecoderLM`: ``config.max_seq_len``,
+    ``output_weight`` (for the device), ``new_cache()`` and ``model(idx, cache=cache)``
+    returning logits (batch, seq, vocab).
     """
-    if not isinstance(model, DecoderLM):
-        raise ValueError(f"model must be a DecoderLM, got {type(model).__name__}")
-    if idx.ndim != 2 or idx.shape[1] == 0:
-        raise ValueError(f"idx must be token ids of shape (batch, seq>0), got {tuple(idx.shape)}")
+    instance_of("model", model, DecoderLM)
+    int_at_least("max_new_tokens", max_new_tokens, 0)
+    number_at_least("temperature", temperature, 0)  # 0 = greedy
+    if top_k is not None:
+        positive_int("top_k", top_k)
     if (
-        isinstance(max_new_tokens, bool)
-        or not isinstance(max_new_tokens, int)
-        or max_new_tokens < 0
+        idx.ndim != 2
+        or idx.shape[1] == 0
+        or idx.shape[1] + max_new_tokens > model.config.max_seq_len
     ):
-        raise ValueError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
-    if not temperature >= 0:
-        raise ValueError(f"temperature must be >= 0 (0 = greedy), got {temperature!r}")
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k <= 0):
-        raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}")
-    total = idx.shape[1] + max_new_tokens
-    if total > model.config.max_seq_len:
         raise ValueError(
-            f"prompt plus max_new_tokens is {total} tokens, more than the model's "
-            f"max_seq_len={model.config.max_seq_len}"
+            f"idx (batch, seq>0) plus max_new_tokens must fit in the model's "
+            f"max_seq_len={model.config.max_seq_len}; got idx of shape {tuple(idx.shape)} "
+            f"and max_new_tokens={max_new_tokens}"
         )
     idx = idx.to(model.output_weight.device)
     was_training = model.training
@@ -101,14 +101,8 @@ def generate_text(
     forgets what came before). ``tokenizer`` is any course tokenizer (``encode``/``decode``);
     ``seed`` makes the sampling repeatable. Returns the prompt and its continuation as text.
     """
-    if not isinstance(prompt, str) or not prompt:
-        raise ValueError("prompt must be a non-empty str")
-    if (
-        isinstance(max_new_tokens, bool)
-        or not isinstance(max_new_tokens, int)
-        or max_new_tokens < 0
-    ):
-        raise ValueError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
+    not_empty("prompt", instance_of("prompt", prompt, str))
+    int_at_least("max_new_tokens", max_new_tokens, 0)
     window = model.config.max_seq_len
     device = model.output_weight.device
     generator = torch.Generator(device=device).manual_seed(seed)

@@ -6,12 +6,9 @@ two feed-forward networks (GELU and SwiGLU). :mod:`course_utils.model` assembles
 Shapes follow one convention: activations are ``(batch, seq, d_model)``; inside attention,
 per-head tensors are ``(batch, heads, seq, head_dim)``.
 
-Two pieces run through :class:`torch.autograd.Function` s with a hand-written backward
-(:class:`RMSNormFunction`, :class:`RotaryFunction`): at the small sizes the course trains
-(chapter 5), time goes into the many small element-wise operations autograd records, not the
-matrix multiplies, and one node with a short backward formula replaces a dozen. Each keeps
-its plain formula beside it (:func:`rms_norm`, :func:`apply_rotary`); the tests check values
-and gradients against it.
+Each layer states its formula first (:func:`rms_norm`, :func:`apply_rotary`, …). RMSNorm and
+RoPE then run it through a kernel of :mod:`course_utils.kernels`, the same values with a
+shorter backward pass.
 """
 
 from __future__ import annotations
@@ -21,13 +18,25 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.autograd.function import once_differentiable
 
+from course_utils.checks import positive_int, positive_number
 from course_utils.config import ModelConfig
+from course_utils.kernels import RMSNormFunction, RotaryFunction
 
 # ---------------------------------------------------------------------------------------
 # Normalisation
 # ---------------------------------------------------------------------------------------
+
+
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    """RMSNorm's formula, ``x / sqrt(mean(x²) + eps) * weight``, over the last dimension.
+
+    ``rsqrt(mean + eps)`` is the starter code's ``1 / sqrt(mean + eps)`` as one operation.
+    Autograd differentiates it through six recorded operations;
+    :class:`~course_utils.kernels.RMSNormFunction` computes the same values with a written-out
+    gradient (chapter 3; chapter 5 measures the difference).
+    """
+    return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps) * weight
 
 
 class RMSNorm(nn.Module):
@@ -40,60 +49,15 @@ class RMSNorm(nn.Module):
 
     def __init__(self, dim: int, eps: float = 1e-6) -> None:
         super().__init__()
-        if isinstance(dim, bool) or not isinstance(dim, int) or dim <= 0:
-            raise ValueError(f"dim must be a positive integer, got {dim!r}")
-        if not eps > 0:
-            raise ValueError(f"eps must be positive, got {eps!r}")
-        self.eps = eps
-        self.weight = nn.Parameter(torch.ones(dim))
+        self.eps = positive_number("eps", eps)
+        self.weight = nn.Parameter(torch.ones(positive_int("dim", dim)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # rms_norm(x, self.weight, self.eps), with a shorter backward (RMSNormFunction).
-        return RMSNormFunction.apply(x, self.weight, self.eps)
+        # rms_norm(x, self.weight, self.eps), through the kernel with a shorter backward.
+        return RMSNormFunction.apply(x, self.weight, self.eps)  # (..., dim)
 
     def extra_repr(self) -> str:
         return f"{self.weight.shape[0]}, eps={self.eps}"
-
-
-def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
-    """RMSNorm's formula, ``x / sqrt(mean(x²) + eps) * weight``, over the last dimension.
-
-    ``rsqrt(mean + eps)`` is the seed's ``1 / sqrt(mean + eps)`` as one operation. Autograd
-    differentiates it through six recorded operations; :class:`RMSNormFunction` computes the
-    same values with a hand-written gradient (chapter 3; chapter 5 measures the difference).
-    """
-    return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps) * weight
-
-
-class RMSNormFunction(torch.autograd.Function):
-    """:func:`rms_norm` as one autograd node with its gradient written out (chapter 5).
-
-    With ``r = 1/sqrt(mean(x²) + eps)``, ``x̂ = x·r`` and ``y = x̂·w``, for an upstream
-    gradient ``g``:
-
-    * ``dL/dw = Σ g·x̂`` over every position,
-    * ``dL/dx = r·(g·w − x̂·mean(g·w·x̂))``, the mean over the last dimension.
-
-    The forward pass runs the same operations as :func:`rms_norm`, in the same order, so the
-    values are identical; the tests check the gradient against autograd through the formula.
-    """
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
-        inverse_rms = torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps)
-        normalised = x * inverse_rms
-        ctx.save_for_backward(normalised, inverse_rms, weight)
-        return normalised * weight
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:
-        normalised, inverse_rms, weight = ctx.saved_tensors
-        weighted = grad * weight
-        grad_weight = (grad * normalised).flatten(0, -2).sum(dim=0)
-        projection = (weighted * normalised).mean(dim=-1, keepdim=True)
-        grad_x = (weighted - normalised * projection).mul_(inverse_rms)
-        return grad_x, grad_weight, None
 
 
 def make_norm(config: ModelConfig) -> nn.Module:
@@ -114,12 +78,9 @@ def rope_frequencies(head_dim: int, theta: float = 10_000.0) -> torch.Tensor:
     Pair 0 turns by one radian per position; the last pair almost not at all, so
     different pairs measure distance at different scales (like the hands of a clock).
     """
-    if isinstance(head_dim, bool) or not isinstance(head_dim, int) or head_dim <= 0:
-        raise ValueError(f"head_dim must be a positive integer, got {head_dim!r}")
-    if head_dim % 2:
+    if positive_int("head_dim", head_dim) % 2:
         raise ValueError(f"head_dim must be even for rotary embeddings, got {head_dim}")
-    if not theta > 0:
-        raise ValueError(f"theta must be positive, got {theta!r}")
+    positive_number("theta", theta)
     return 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
 
 
@@ -136,43 +97,6 @@ def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
     ``i + head_dim/2``. Each pair (a, b) becomes (a·cos − b·sin, b·cos + a·sin).
     """
     return x * cos + rotate_half(x) * sin
-
-
-def _rotate_halves(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """(a, b) → (a·cos − b·sin, b·cos + a·sin) on the two halves of ``x``'s last dimension.
-
-    ``cos``/``sin`` are (seq, head_dim/2). Writes into a new contiguous tensor through views of
-    its halves, with no copy for ``rotate_half`` and nothing to concatenate. Each half is
-    rounded exactly as :func:`apply_rotary` rounds it (a product, a product, a sum), so the
-    two give identical values.
-    """
-    half = x.shape[-1] // 2
-    first, second = x[..., :half], x[..., half:]
-    out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
-    torch.mul(first, cos, out=out[..., :half]).sub_(second * sin)
-    torch.mul(second, cos, out=out[..., half:]).add_(first * sin)
-    return out
-
-
-class RotaryFunction(torch.autograd.Function):
-    """:func:`apply_rotary` as one autograd node (chapter 5).
-
-    A rotation by angle θ is orthogonal, so its gradient is the rotation by −θ applied to
-    the upstream gradient: the backward pass is the forward pass with ``-sin``. ``cos`` and
-    ``sin`` are the half-width tables (seq, head_dim/2); the output is contiguous whatever the
-    layout of ``x`` (the attention passes a transposed view and saves a copy).
-    """
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(cos, sin)
-        return _rotate_halves(x, cos, sin)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
-        cos, sin = ctx.saved_tensors
-        return _rotate_halves(grad, cos, -sin), None, None
 
 
 def apply_rotary_interleaved(x: torch.Tensor, positions: torch.Tensor, theta: float = 10_000.0):
@@ -220,12 +144,9 @@ class RotaryEmbedding(nn.Module):
 
     def __init__(self, head_dim: int, max_seq_len: int, theta: float = 10_000.0) -> None:
         super().__init__()
-        if isinstance(max_seq_len, bool) or not isinstance(max_seq_len, int) or max_seq_len <= 0:
-            raise ValueError(f"max_seq_len must be a positive integer, got {max_seq_len!r}")
-        angles = torch.outer(
-            torch.arange(max_seq_len, dtype=torch.float32), rope_frequencies(head_dim, theta)
-        )
-        angles = torch.cat((angles, angles), dim=-1)  # rotate-half layout: pair i with i + h/2
+        positions = torch.arange(positive_int("max_seq_len", max_seq_len), dtype=torch.float32)
+        angles = torch.outer(positions, rope_frequencies(head_dim, theta))  # (seq, head_dim/2)
+        angles = torch.cat((angles, angles), dim=-1)  # (seq, head_dim): pair i with i + h/2
         self.register_buffer("cos", angles.cos(), persistent=False)
         self.register_buffer("sin", angles.sin(), persistent=False)
 
@@ -244,7 +165,15 @@ class RotaryEmbedding(nn.Module):
         half = x.shape[-1] // 2  # the tables repeat each angle in both halves
         cos = self.cos[start:end, :half].to(x.dtype)
         sin = self.sin[start:end, :half].to(x.dtype)
-        return RotaryFunction.apply(x, cos, sin)  # = apply_rotary(x, cos, sin), faster backward
+        # apply_rotary(x, cos, sin), through the kernel with a shorter backward.
+        return RotaryFunction.apply(x, cos, sin)
+
+
+def make_rotary(config: ModelConfig) -> RotaryEmbedding | None:
+    """The RoPE table ``config`` asks for, or ``None`` for learned positions (chapter 3)."""
+    if config.pos_embedding != "rope":
+        return None
+    return RotaryEmbedding(config.head_dim, config.max_seq_len, config.rope_theta)
 
 
 # ---------------------------------------------------------------------------------------
@@ -255,7 +184,7 @@ class RotaryEmbedding(nn.Module):
 def causal_mask(n_queries: int, n_keys: int | None = None, device=None) -> torch.Tensor:
     """Boolean (n_queries, n_keys) mask, ``True`` where attention is *blocked* (chapter 3).
 
-    ``True`` means "may not look", the convention of the seed's ``masked_fill(mask, -inf)``
+    ``True`` means "may not look", the convention of the starter code's ``masked_fill(mask, -inf)``
     (PyTorch's ``scaled_dot_product_attention`` uses the opposite). The queries are the last
     ``n_queries`` positions, so query ``i`` sits at position ``n_keys - n_queries + i`` and
     may look at keys up to and including its own position.
@@ -355,11 +284,8 @@ class CausalSelfAttention(nn.Module):
             raise ValueError("rotary must be given exactly when config.pos_embedding is 'rope'")
         self.n_heads, self.n_kv_heads = config.n_heads, config.n_kv_heads
         self.head_dim = config.head_dim
-        d, q_width, kv_width = (
-            config.d_model,
-            config.n_heads * config.head_dim,
-            config.n_kv_heads * config.head_dim,
-        )
+        d = config.d_model
+        q_width, kv_width = config.n_heads * config.head_dim, config.n_kv_heads * config.head_dim
         self.q_proj = nn.Linear(d, q_width, bias=config.bias)
         self.k_proj = nn.Linear(d, kv_width, bias=config.bias)
         self.v_proj = nn.Linear(d, kv_width, bias=config.bias)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from course_utils.checks import choice, instance_of, positive_int
 from course_utils.config import ModelConfig
 from course_utils.parameters import estimate_parameters
 
@@ -49,20 +50,7 @@ def _n_params(model: ModelConfig | int) -> int:
 
 
 def _bytes_per(dtype: str) -> float:
-    if dtype not in BYTES_PER_PARAMETER:
-        raise ValueError(f"dtype must be one of {', '.join(BYTES_PER_PARAMETER)}; got {dtype!r}")
-    return BYTES_PER_PARAMETER[dtype]
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
-def _require_config(config) -> None:
-    if not isinstance(config, ModelConfig):
-        raise ValueError(f"config must be a ModelConfig, got {type(config).__name__}")
+    return BYTES_PER_PARAMETER[choice("dtype", dtype, BYTES_PER_PARAMETER)]
 
 
 def weight_bytes(model: ModelConfig | int, dtype: str = "bf16") -> float:
@@ -98,9 +86,9 @@ def activation_bytes_per_layer(
     is what Korthikanti et al. call selective recomputation (section 5). Norms are assumed
     fused (keeping only their input); biases and norm statistics are negligible.
     """
-    _require_config(config)
-    _positive_int("batch_size", batch_size)
-    _positive_int("seq_len", seq_len)
+    instance_of("config", config, ModelConfig)
+    positive_int("batch_size", batch_size)
+    positive_int("seq_len", seq_len)
     tokens = batch_size * seq_len
     value = 2  # bytes of a bf16/fp16 activation
     q_width = config.n_heads * config.head_dim
@@ -187,7 +175,7 @@ def training_memory(
     ``config.max_seq_len``), without dropout as in modern pretraining. Temporary buffers,
     framework overhead and memory fragmentation come on top.
     """
-    _require_config(config)
+    instance_of("config", config, ModelConfig)
     seq_len = config.max_seq_len if seq_len is None else seq_len
     n = estimate_parameters(config)
     weights, gradients, states = ADAM_BYTES_PER_PARAMETER["mixed"]
@@ -217,12 +205,12 @@ def kv_cache_bytes(
     tokens (Mistral 7B: 4,096, Jiang et al. 2023, section 2, "rolling buffer cache") no token
     attends further back, so the cache keeps at most that many tokens per sequence.
     """
-    _require_config(config)
+    instance_of("config", config, ModelConfig)
     context_len = config.max_seq_len if context_len is None else context_len
-    _positive_int("batch_size", batch_size)
-    _positive_int("context_len", context_len)
+    positive_int("batch_size", batch_size)
+    positive_int("context_len", context_len)
     if attention_window is not None:
-        context_len = min(context_len, _positive_int("attention_window", attention_window))
+        context_len = min(context_len, positive_int("attention_window", attention_window))
     per_token = 2 * config.n_layers * config.n_kv_heads * config.head_dim
     return per_token * batch_size * context_len * _bytes_per(dtype)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from course_utils.checks import instance_of, positive_int
 from course_utils.config import ModelConfig
 
 if TYPE_CHECKING:
@@ -18,8 +19,7 @@ def parameter_breakdown(config: ModelConfig) -> dict[str, int]:
     Keys: token_embeddings, position_embeddings, attention, mlp, norms (all layers plus the
     final norm) and lm_head (0 when tied to the token embeddings). Summed over all layers.
     """
-    if not isinstance(config, ModelConfig):
-        raise ValueError(f"config must be a ModelConfig, got {type(config).__name__}")
+    instance_of("config", config, ModelConfig)
     d, bias = config.d_model, int(config.bias)
     q_width = config.n_heads * config.head_dim
     kv_width = config.n_kv_heads * config.head_dim
@@ -59,10 +59,10 @@ def non_embedding_parameters(config: ModelConfig) -> int:
 def seed_breakdown(
     n_layers: int, embed_dim: int, vocab_size: int = 50_000, ff_mult: int = 4
 ) -> dict[str, int]:
-    """The course seed's back-of-envelope formula, split like :func:`parameter_breakdown`.
+    """The starter code's back-of-envelope formula, split like :func:`parameter_breakdown`.
 
-    The seed counts one embedding matrix (reused as the LM head, so the head adds nothing),
-    4·d² attention weights, a 2·d·(ff_mult·d) MLP and 4·d for two LayerNorms per layer, and a
+    It counts one embedding matrix (reused as the LM head, so the head adds nothing), 4·d²
+    attention weights, a 2·d·(ff_mult·d) MLP and 4·d for two LayerNorms per layer, and a
     final d-vector; no biases, no position embeddings (chapter 1).
     """
     for name, value in (
@@ -71,8 +71,7 @@ def seed_breakdown(
         ("vocab_size", vocab_size),
         ("ff_mult", ff_mult),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        positive_int(name, value)
     d = embed_dim
     return {
         "token_embeddings": vocab_size * d,
@@ -85,7 +84,7 @@ def seed_breakdown(
 
 
 def seed_estimate(n_layers: int, embed_dim: int, vocab_size: int = 50_000, ff_mult: int = 4) -> int:
-    """The course seed's ``estimate_parameters``: the sum of :func:`seed_breakdown` (chapter 1)."""
+    """The starter code's ``estimate_parameters``: the sum of :func:`seed_breakdown` (chapter 1)."""
     return sum(seed_breakdown(n_layers, embed_dim, vocab_size, ff_mult).values())
 
 
@@ -99,8 +98,8 @@ def estimate_parameters(
 ) -> int:
     """Parameters of a model: exact for a :class:`ModelConfig` (chapter 1).
 
-    ``estimate_parameters(config)`` sums :func:`parameter_breakdown`. The seed's call
-    ``estimate_parameters(n_layers=32, embed_dim=4096)`` still works and gives the seed's
+    ``estimate_parameters(config)`` sums :func:`parameter_breakdown`. The course's starter
+    code's call ``estimate_parameters(n_layers=32, embed_dim=4096)`` still works and gives its
     rough figure (:func:`seed_estimate`).
     """
     if config is not None:
@@ -134,7 +133,7 @@ def count_parameters(model: torch.nn.Module, verbose: bool = True) -> ParameterC
     """Count a PyTorch model's parameters, shared (tied) tensors once (chapter 1).
 
     Returns the total as an ``int`` with ``.trainable`` attached; with ``verbose`` it
-    prints the seed's summary, including the size of the weights in FP32 and FP16.
+    prints the starter code's summary, including the size of the weights in FP32 and FP16.
     """
     import torch
 

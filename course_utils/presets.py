@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from course_utils.checks import instance_of, number_in_range, positive_number
 from course_utils.config import ModelConfig
 from course_utils.parameters import estimate_parameters
 
@@ -68,10 +69,10 @@ class Preset:
 
     def __post_init__(self) -> None:
         parse_count(self.published_as)  # fail early on a malformed count
-        if self.max_gap is not None and not 0 <= self.max_gap < 1:
-            raise ValueError(f"max_gap must be in [0, 1), got {self.max_gap!r}")
-        if self.training_tokens is not None and not self.training_tokens > 0:
-            raise ValueError(f"training_tokens must be positive, got {self.training_tokens!r}")
+        if self.max_gap is not None:
+            number_in_range("max_gap", self.max_gap, 0, 1, include_high=False)
+        if self.training_tokens is not None:
+            positive_number("training_tokens", self.training_tokens)
         if (self.training_tokens is None) != (not self.tokens_source):
             raise ValueError("give training_tokens together with its tokens_source")
 
@@ -111,8 +112,7 @@ def relative_position_parameters(config: ModelConfig) -> int:
     (n_heads·head_dim each). Gopher and Chinchilla use this scheme; :class:`ModelConfig`
     stands in rotary embeddings, which have no parameters, so this is what their presets miss.
     """
-    if not isinstance(config, ModelConfig):
-        raise ValueError(f"config must be a ModelConfig, got {type(config).__name__}")
+    instance_of("config", config, ModelConfig)
     width = config.n_heads * config.head_dim
     return config.n_layers * (config.d_model * width + 2 * width)
 

@@ -21,6 +21,8 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 
+from course_utils.checks import instance_of
+
 Filter = Callable[[str], "str | None"]
 
 # Gopher, appendix A.1.1.
@@ -372,7 +374,6 @@ def quality_filter(doc: str, filters: Sequence[Filter] = PROSE_FILTERS) -> tuple
 
     All rules run, so ``reasons`` lists every problem, not only the first.
     """
-    if not isinstance(doc, str):
-        raise ValueError(f"doc must be a str, got {type(doc).__name__}")
+    instance_of("doc", doc, str)
     reasons = [f"{rule.__name__}: {reason}" for rule in filters if (reason := rule(doc))]
     return not reasons, reasons

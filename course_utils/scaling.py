@@ -19,7 +19,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from course_utils.compute import _positive, _scalar_or_array, training_flops
+from course_utils.checks import (
+    choice,
+    instance_of,
+    number_at_least,
+    positive_array,
+    positive_number,
+    scalar_or_array,
+)
+from course_utils.compute import training_flops
 from course_utils.presets import PRESETS
 
 #: The 6 in C = 6·N·D: training FLOPs per parameter per token (chapter 1).
@@ -51,32 +59,28 @@ class ScalingLaws:
     beta: float = 0.28
 
     def __post_init__(self) -> None:
-        for name in ("E", "A", "B", "alpha", "beta"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
-                raise ValueError(f"{name} must be a number, got {value!r}")
-            if not np.isfinite(value) or value < 0 or (value == 0 and name != "E"):
-                allowed = "non-negative" if name == "E" else "positive"
-                raise ValueError(f"{name} must be {allowed} and finite, got {value!r}")
+        number_at_least("E", self.E, 0)
+        for name in ("A", "B", "alpha", "beta"):
+            positive_number(name, getattr(self, name))
 
-    # -- the seed's interface --------------------------------------------------------------
+    # -- the starter code's interface -------------------------------------------------------
 
     def predict_loss(self, N, D):
         """Predicted loss in nats per token of a model with N parameters trained on D tokens."""
-        N, D = _positive("N", N), _positive("D", D)
-        return _scalar_or_array(self.E + self.A / N**self.alpha + self.B / D**self.beta)
+        N, D = positive_array("N", N), positive_array("D", D)
+        return scalar_or_array(self.E + self.A / N**self.alpha + self.B / D**self.beta)
 
     def optimal_tokens(self, N):
         """The 20-tokens-per-parameter rule of thumb: D = 20·N (not this law's own optimum)."""
-        return _scalar_or_array(TOKENS_PER_PARAMETER_RULE * _positive("N", N))
+        return scalar_or_array(TOKENS_PER_PARAMETER_RULE * positive_array("N", N))
 
     def compute_optimal_allocation(self, compute_budget):
-        """The seed's allocation: N = sqrt(C/120), D = 20·N, as integers.
+        """The starter code's allocation: N = sqrt(C/120), D = 20·N, as integers.
 
         120 = 6 · 20: it spends C = 6·N·D with D = 20·N. It ignores the law's constants, so it
         is the law's own optimum only by coincidence; see :meth:`exact_optimal_allocation`.
         """
-        budget = _positive("compute_budget", compute_budget)
+        budget = positive_array("compute_budget", compute_budget)
         N = np.sqrt(budget / (FLOPS_PER_PARAMETER_TOKEN * TOKENS_PER_PARAMETER_RULE))
         D = TOKENS_PER_PARAMETER_RULE * N
         if N.ndim == 0:
@@ -106,10 +110,10 @@ class ScalingLaws:
         Hoffmann et al. (2022), section 3.3 and eq. 4: N_opt = G·(C/6)**a and
         D_opt = G**-1·(C/6)**b. Floats, not rounded.
         """
-        flops_over_6 = _positive("C", C) / FLOPS_PER_PARAMETER_TOKEN
+        flops_over_6 = positive_array("C", C) / FLOPS_PER_PARAMETER_TOKEN
         N = self.G * flops_over_6**self.params_exponent
         D = flops_over_6 / N
-        return _scalar_or_array(N), _scalar_or_array(D)
+        return scalar_or_array(N), scalar_or_array(D)
 
     def tokens_per_parameter(self, C):
         """D_opt / N_opt at budget C: G**-2 · (C/6)**((alpha-beta)/(alpha+beta)).
@@ -129,12 +133,12 @@ class ScalingLaws:
         At the optimum both terms fall as (C/6)**-gamma with gamma = alpha·beta/(alpha+beta),
         so L_opt(C) = E + K·(C/6)**-gamma with K = A·G**-alpha + B·G**beta.
         """
-        loss = _positive("loss", loss)
+        loss = positive_array("loss", loss)
         if np.any(loss <= self.E):
             raise ValueError(f"loss must be greater than the irreducible loss E={self.E}")
         gamma = self.alpha * self.beta / (self.alpha + self.beta)
         K = self.A * self.G**-self.alpha + self.B * self.G**self.beta
-        return _scalar_or_array(FLOPS_PER_PARAMETER_TOKEN * (K / (loss - self.E)) ** (1 / gamma))
+        return scalar_or_array(FLOPS_PER_PARAMETER_TOKEN * (K / (loss - self.E)) ** (1 / gamma))
 
     def describe(self, digits: int = 4) -> str:
         """The five constants and the frontier exponents, to ``digits`` significant digits."""
@@ -187,23 +191,21 @@ class KaplanLaws:
 
     def __post_init__(self) -> None:
         for name in ("alpha_N", "alpha_D", "N_c", "D_c"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
+            positive_number(name, getattr(self, name))
 
     def loss_from_parameters(self, N):
         """L(N) = (N_c/N)**alpha_N: models trained to convergence on ample data (eq. 1.1)."""
-        return _scalar_or_array((self.N_c / _positive("N", N)) ** self.alpha_N)
+        return scalar_or_array((self.N_c / positive_array("N", N)) ** self.alpha_N)
 
     def loss_from_tokens(self, D):
         """L(D) = (D_c/D)**alpha_D: large models trained with early stopping (eq. 1.2)."""
-        return _scalar_or_array((self.D_c / _positive("D", D)) ** self.alpha_D)
+        return scalar_or_array((self.D_c / positive_array("D", D)) ** self.alpha_D)
 
     def predict_loss(self, N, D):
         """L(N, D) = ((N_c/N)**(alpha_N/alpha_D) + D_c/D)**alpha_D (eq. 1.5)."""
-        N, D = _positive("N", N), _positive("D", D)
+        N, D = positive_array("N", N), positive_array("D", D)
         inner = (self.N_c / N) ** (self.alpha_N / self.alpha_D) + self.D_c / D
-        return _scalar_or_array(inner**self.alpha_D)
+        return scalar_or_array(inner**self.alpha_D)
 
 
 #: Kaplan et al. 2020 ("Scaling Laws for Neural Language Models"), section 1.2, eqs. 1.1 and
@@ -223,19 +225,16 @@ KAPLAN_PARAMS_EXPONENT = 0.73
 # -- isoFLOP profiles and the frontier ----------------------------------------------------------
 
 
-def _require_law(law) -> None:
-    if not isinstance(law, ScalingLaws):
-        raise ValueError(f"law must be a ScalingLaws (e.g. CHINCHILLA), got {type(law).__name__}")
-
-
 def tokens_for_budget(C, N):
     """D = C / (6·N): the tokens a budget of C FLOPs buys for a model of N parameters."""
-    return _scalar_or_array(_positive("C", C) / (FLOPS_PER_PARAMETER_TOKEN * _positive("N", N)))
+    return scalar_or_array(
+        positive_array("C", C) / (FLOPS_PER_PARAMETER_TOKEN * positive_array("N", N))
+    )
 
 
 def isoflop_profile(law: ScalingLaws, C: float, N):
     """Loss of models of size N each trained with exactly C FLOPs (Hoffmann et al. 2022, 3.2)."""
-    _require_law(law)
+    instance_of("law", law, ScalingLaws, "(e.g. CHINCHILLA)")
     return law.predict_loss(N, tokens_for_budget(C, N))
 
 
@@ -245,8 +244,8 @@ def isoflop_minimum(law: ScalingLaws, C) -> tuple:
     A bounded Brent search over log N between 1 parameter and 1 token: it does not use the
     closed form, so it checks :meth:`ScalingLaws.exact_optimal_allocation`.
     """
-    _require_law(law)
-    budgets = _positive("C", C)
+    instance_of("law", law, ScalingLaws, "(e.g. CHINCHILLA)")
+    budgets = positive_array("C", C)
     sizes = np.empty_like(budgets)
     for index, budget in np.ndenumerate(budgets):
         upper = np.log(budget / FLOPS_PER_PARAMETER_TOKEN)
@@ -257,15 +256,15 @@ def isoflop_minimum(law: ScalingLaws, C) -> tuple:
             options={"xatol": 1e-9},
         )
         sizes[index] = np.exp(result.x)
-    return _scalar_or_array(sizes), tokens_for_budget(budgets, sizes)
+    return scalar_or_array(sizes), tokens_for_budget(budgets, sizes)
 
 
 def frontier_exponents(C, N_opt, D_opt) -> tuple[float, float]:
     """Slopes a, b of log N_opt and log D_opt against log C (least squares, as in Table 2)."""
-    log_c = np.log(_positive("C", C))
+    log_c = np.log(positive_array("C", C))
     if log_c.ndim != 1 or log_c.size < 2:
         raise ValueError("C must be a 1-D array of at least two budgets")
-    log_n, log_d = np.log(_positive("N_opt", N_opt)), np.log(_positive("D_opt", D_opt))
+    log_n, log_d = np.log(positive_array("N_opt", N_opt)), np.log(positive_array("D_opt", D_opt))
     if log_n.shape != log_c.shape or log_d.shape != log_c.shape:
         raise ValueError("C, N_opt and D_opt must have the same shape")
     a = np.polyfit(log_c, log_n, 1)[0]
@@ -320,12 +319,10 @@ def frontier_positions(
     law: ScalingLaws, names: Sequence[str] = FRONTIER_MODELS
 ) -> list[FrontierPosition]:
     """Each named preset (sizes and training tokens from chapter 1) against ``law``'s optimum."""
-    _require_law(law)
+    instance_of("law", law, ScalingLaws, "(e.g. CHINCHILLA)")
     positions = []
     for name in names:
-        if name not in PRESETS:
-            raise ValueError(f"names must be keys of PRESETS; {name!r} is not one")
-        preset = PRESETS[name]
+        preset = PRESETS[choice("names", name, PRESETS)]
         if preset.training_tokens is None:
             raise ValueError(f"{name!r} has no published training tokens")
         n_params, n_tokens = float(preset.published_params), float(preset.training_tokens)
@@ -347,13 +344,11 @@ def inference_aware_allocation(
     reaches the loss with D(N) = (B/(loss - E - A/N**alpha))**(1/beta) tokens; we minimise over
     log N numerically. With T = 0 this is the compute-optimal allocation.
     """
-    _require_law(law)
-    loss = float(_positive("loss", loss))
+    instance_of("law", law, ScalingLaws, "(e.g. CHINCHILLA)")
+    loss = float(positive_array("loss", loss))
     if loss <= law.E:
         raise ValueError(f"loss must be greater than the irreducible loss E={law.E}")
-    served = float(np.asarray(inference_tokens, dtype=float))
-    if not np.isfinite(served) or served < 0:
-        raise ValueError(f"inference_tokens must be non-negative, got {inference_tokens!r}")
+    served = number_at_least("inference_tokens", inference_tokens, 0)
     headroom = loss - law.E
     log_n_min = np.log(law.A / headroom) / law.alpha
 

@@ -17,7 +17,13 @@ import math
 import numpy as np
 from scipy.optimize import minimize
 
-from course_utils.compute import _positive
+from course_utils.checks import (
+    int_at_least,
+    number_at_least,
+    positive_array,
+    positive_int,
+    positive_number,
+)
 from course_utils.scaling import FLOPS_PER_PARAMETER_TOKEN, ScalingLaws
 
 #: Hoffmann et al. 2022, Appendix D.2: the Huber loss threshold on log-loss residuals.
@@ -94,8 +100,8 @@ def initial_grid(grid: dict[str, tuple[float, ...]] | None = None) -> np.ndarray
 
 
 def _measurements(N, D, loss) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    log_n, log_d = np.log(_positive("N", N)), np.log(_positive("D", D))
-    log_loss = np.log(_positive("loss", loss))
+    log_n, log_d = np.log(positive_array("N", N)), np.log(positive_array("D", D))
+    log_loss = np.log(positive_array("loss", loss))
     if log_n.ndim != 1 or log_n.shape != log_d.shape or log_n.shape != log_loss.shape:
         raise ValueError("N, D and loss must be 1-D arrays of the same length")
     if log_n.size < 5:
@@ -145,12 +151,10 @@ def fit_scaling_law(
     it finds the same minimum). Returns the best fit as a :class:`ScalingLaws`.
     """
     log_n, log_d, log_loss = _measurements(N, D, loss)
-    if not delta > 0:
-        raise ValueError(f"delta must be positive, got {delta!r}")
+    positive_number("delta", delta)
     starts = initial_grid(grid)
     if n_starts is not None:
-        if isinstance(n_starts, bool) or not isinstance(n_starts, int) or n_starts < 1:
-            raise ValueError(f"n_starts must be a positive integer or None, got {n_starts!r}")
+        positive_int("n_starts", n_starts)
         order = np.argsort(_screen(starts, log_n, log_d, log_loss, delta), kind="stable")
         starts = starts[order[:n_starts]]
     best = min(
@@ -191,8 +195,7 @@ def bootstrap_scaling_law(
     every budget stays in every resample (chapter 5).
     """
     log_n, log_d, log_loss = _measurements(N, D, loss)
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 2:
-        raise ValueError(f"n_resamples must be an integer of at least 2, got {n_resamples!r}")
+    int_at_least("n_resamples", n_resamples, 2)
     start = law_to_theta(fit_scaling_law(N, D, loss, delta=delta))
     rng = np.random.default_rng(seed)
     fits = np.empty((n_resamples, 5))
@@ -235,20 +238,16 @@ def synthetic_measurements(
     is ``law``'s, times exp(noise · standard normal): ``noise`` is the relative scatter
     between runs.
     """
-    budgets = _positive("budgets", budgets)
+    budgets = positive_array("budgets", budgets)
     if budgets.ndim != 1:
         raise ValueError("budgets must be a 1-D list of FLOP budgets")
-    if isinstance(models_per_budget, bool) or not isinstance(models_per_budget, int):
-        raise ValueError(f"models_per_budget must be an integer, got {models_per_budget!r}")
-    if models_per_budget < 2:
-        raise ValueError(f"models_per_budget must be at least 2, got {models_per_budget}")
-    low, high = (float(x) for x in _positive("tokens_per_parameter", tokens_per_parameter))
+    int_at_least("models_per_budget", models_per_budget, 2)
+    low, high = (float(x) for x in positive_array("tokens_per_parameter", tokens_per_parameter))
     if not low < high:
         raise ValueError(
             f"tokens_per_parameter must be (low, high) with low < high, got {low, high}"
         )
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be non-negative, got {noise!r}")
+    number_at_least("noise", noise, 0)
     ratios = np.geomspace(low, high, models_per_budget)
     budget_grid, ratio_grid = np.meshgrid(budgets, ratios, indexing="ij")
     N = np.sqrt(budget_grid / (FLOPS_PER_PARAMETER_TOKEN * ratio_grid)).ravel()

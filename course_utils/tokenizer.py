@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from itertools import pairwise
 from pathlib import Path
 
+from course_utils.checks import instance_of, int_at_least, not_empty
+
 #: GPT-2's pre-tokenization pattern (openai/gpt-2, src/encoder.py) written for the standard
 #: library's ``re``, which lacks ``\p{L}``/``\p{N}``: ``[^\W\d_]`` stands for a letter,
 #: ``\d`` for a number. It splits text exactly like the original except for numerals that
@@ -130,12 +132,8 @@ class BPETokenizer:
         Stops early if no pair occurs any more. Ties go to the pair whose tokens come first
         (bytes in GPT-2's byte-to-unicode order, then learned tokens by age).
         """
-        if not isinstance(text, str):
-            raise ValueError(f"text must be a str, got {type(text).__name__}")
-        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < N_BYTES:
-            raise ValueError(
-                f"vocab_size must be an int >= {N_BYTES} (the bytes), got {vocab_size!r}"
-            )
+        instance_of("text", text, str)
+        int_at_least("vocab_size", vocab_size, N_BYTES)  # at least one token per byte
         tokenizer = cls()
         piece_counts = Counter(pretokenize(text))
         words = [tuple(piece.encode("utf-8")) for piece in piece_counts]
@@ -208,8 +206,7 @@ class BPETokenizer:
 
     def encode(self, text: str) -> list[int]:
         """Token ids for ``text`` (chapter 4): merges applied in the order they were learned."""
-        if not isinstance(text, str):
-            raise ValueError(f"text must be a str, got {type(text).__name__}")
+        instance_of("text", text, str)
         ids: list[int] = []
         for piece in pretokenize(text):
             ids.extend(self._encode_piece(piece))
@@ -294,8 +291,7 @@ class CharTokenizer:
     @classmethod
     def train(cls, text: str) -> CharTokenizer:
         """A tokenizer with one token for each distinct character of ``text`` (chapter 5)."""
-        if not isinstance(text, str) or not text:
-            raise ValueError("text must be a non-empty str")
+        not_empty("text", instance_of("text", text, str))
         return cls(text)
 
     @property
@@ -304,8 +300,7 @@ class CharTokenizer:
 
     def encode(self, text: str) -> list[int]:
         """Token ids for ``text``; a character outside the vocabulary is a ``ValueError``."""
-        if not isinstance(text, str):
-            raise ValueError(f"text must be a str, got {type(text).__name__}")
+        instance_of("text", text, str)
         try:
             return [self._ids[char] for char in text]
         except KeyError:

@@ -21,6 +21,14 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from course_utils.checks import (
+    instance_of,
+    int_at_least,
+    number_at_least,
+    number_in_range,
+    positive_int,
+    positive_number,
+)
 from course_utils.environment import resolve_device
 from course_utils.model import DecoderLM, next_token_loss
 
@@ -52,23 +60,20 @@ class TrainingConfig:
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "context_len", "eval_every", "eval_windows"):
-            _require_int(name, getattr(self, name), minimum=1)
-        _require_int("warmup_steps", self.warmup_steps, minimum=0)
-        _require_int("seed", self.seed, minimum=0)
+            positive_int(name, getattr(self, name))
+        for name in ("warmup_steps", "seed"):
+            int_at_least(name, getattr(self, name), 0)
         for name in ("learning_rate", "grad_clip"):
-            _require_number(name, getattr(self, name), positive=True)
+            positive_number(name, getattr(self, name))
         for name in ("min_learning_rate", "weight_decay"):
-            _require_number(name, getattr(self, name), positive=False)
+            number_at_least(name, getattr(self, name), 0)
         if self.min_learning_rate > self.learning_rate:
             raise ValueError(
                 f"min_learning_rate ({self.min_learning_rate}) must not exceed "
                 f"learning_rate ({self.learning_rate})"
             )
         for name in ("beta1", "beta2"):
-            value = getattr(self, name)
-            _require_number(name, value, positive=False)
-            if not value < 1:
-                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+            number_in_range(name, getattr(self, name), 0, 1, include_high=False)
 
     @property
     def tokens_per_step(self) -> int:
@@ -92,19 +97,6 @@ class TrainingConfig:
         return cls(**values)
 
 
-def _require_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        allowed = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-
-
-def _require_number(name: str, value: Any, positive: bool) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if (positive and value <= 0) or value < 0:
-        raise ValueError(f"{name} must be {'positive' if positive else '>= 0'}, got {value!r}")
-
-
 def learning_rate_at(step: int, config: TrainingConfig) -> float:
     """The learning rate for (0-based) ``step``: linear warm-up, then cosine decay (chapter 5).
 
@@ -114,10 +106,8 @@ def learning_rate_at(step: int, config: TrainingConfig) -> float:
     the run's own length: Hoffmann et al. (2022, section 3 and Figure A1) found that a
     schedule longer than the run, as in Kaplan et al. (2020), overstates the loss of short runs.
     """
-    if not isinstance(config, TrainingConfig):
-        raise ValueError(f"config must be a TrainingConfig, got {type(config).__name__}")
-    _require_int("step", step, minimum=0)
-    if step >= config.steps:
+    instance_of("config", config, TrainingConfig)
+    if int_at_least("step", step, 0) >= config.steps:
         raise ValueError(f"step must be below config.steps={config.steps}, got {step}")
     if step < config.warmup_steps:
         return config.learning_rate * (step + 1) / config.warmup_steps
@@ -134,9 +124,8 @@ def bits_per_character(loss: float, tokens_per_character: float = 1.0) -> float:
     tokenizer; for BPE, tokens divided by characters (or by UTF-8 bytes, to get bits per byte,
     the unit that compares models across tokenizers).
     """
-    _require_number("loss", loss, positive=False)
-    _require_number("tokens_per_character", tokens_per_character, positive=True)
-    return loss / math.log(2) * tokens_per_character
+    loss = number_at_least("loss", loss, 0)
+    return loss / math.log(2) * positive_number("tokens_per_character", tokens_per_character)
 
 
 def unigram_loss(
@@ -151,7 +140,7 @@ def unigram_loss(
     smoothed, so no token has probability 0) on the held-out tokens (chapter 5).
     """
     train, val = token_tensor(train_tokens), token_tensor(val_tokens)
-    _require_int("vocab_size", vocab_size, minimum=1)
+    positive_int("vocab_size", vocab_size)
     if (
         max(int(train.max()), int(val.max())) >= vocab_size
         or min(int(train.min()), int(val.min())) < 0
@@ -200,8 +189,9 @@ def split_tokens(
     A contiguous split, so no training window overlaps a validation window.
     """
     tokens = token_tensor(ids)
-    if not 0 < validation_fraction < 1:
-        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction!r}")
+    number_in_range(
+        "validation_fraction", validation_fraction, 0, 1, include_low=False, include_high=False
+    )
     cut = round(tokens.numel() * (1 - validation_fraction))
     return tokens[:cut], tokens[cut:]
 
@@ -276,6 +266,11 @@ def decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, 
 class Trainer:
     """Trains a :class:`DecoderLM` on token streams; ``train()`` runs it (chapter 5).
 
+    What it needs of ``model``: a :class:`DecoderLM`, whose ``config.max_seq_len`` and
+    ``config.vocab_size`` bound the windows and token ids, whose parameters AdamW updates
+    (matrices with weight decay, vectors without: :func:`decay_groups`) and whose
+    ``model(idx)`` gives the logits :func:`next_token_loss` scores.
+
     ``train_tokens`` and ``val_tokens`` are 1-D token ids (see :func:`split_tokens`). The model
     is moved to ``device`` (``None``: CUDA or MPS when present, else the CPU). Everything is
     checked before any work starts: a bad setting is a ``ValueError``, not a crash after ten
@@ -292,10 +287,8 @@ class Trainer:
         device: str | torch.device | None = None,
     ) -> None:
         config = TrainingConfig() if config is None else config
-        if not isinstance(model, DecoderLM):
-            raise ValueError(f"model must be a DecoderLM, got {type(model).__name__}")
-        if not isinstance(config, TrainingConfig):
-            raise ValueError(f"config must be a TrainingConfig, got {type(config).__name__}")
+        instance_of("model", model, DecoderLM)
+        instance_of("config", config, TrainingConfig)
         if config.context_len > model.config.max_seq_len:
             raise ValueError(
                 f"context_len={config.context_len} is longer than the model's "
@@ -380,8 +373,7 @@ class Trainer:
         """
         remaining = self.config.steps - self.step
         if steps is not None:
-            _require_int("steps", steps, minimum=1)
-            remaining = min(steps, remaining)
+            remaining = min(positive_int("steps", steps), remaining)
         self.model.train()
         began = time.perf_counter()
         with tqdm(

@@ -13,7 +13,7 @@ import pytest
 
 from course_utils.corpus import load_corpus
 from course_utils.exercises import CORRECT, INCORRECT, all_exercises, check
-from course_utils.exercises.ch06_review import QUIZ, multiple_choice, numeric, question_markdown
+from course_utils.exercises.framework import QUIZ, multiple_choice, numeric, question_markdown
 from course_utils.pipeline import run_pipeline
 from tests.notebook_files import NOTEBOOKS, SOLUTIONS, read
 

@@ -38,6 +38,8 @@ def test_number_checks_accept_and_convert():
         checks.number_in_range("top_p", 0, 0, 1, include_low=False)
     with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\], got 1.5"):
         checks.number_in_range("dropout", 1.5, 0, 1)
+    with pytest.raises(ValueError, match=r"beta2 must be in \[0, 1\), got 1.0"):
+        checks.number_in_range("beta2", 1.0, 0, 1, include_high=False)
 
 
 def test_positive_array():

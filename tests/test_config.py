@@ -97,6 +97,13 @@ def test_replace_keeps_what_was_given():
     assert config.replace(d_ff=None).d_ff == swiglu_hidden_dim(64)
 
 
+def test_only_the_method_derives_widths_again_as_the_docstring_warns():
+    config = ModelConfig(**BASE)  # head_dim 64 // 4 = 16
+    assert config.replace(d_model=128).head_dim == 32
+    assert dataclasses.replace(config, d_model=128).head_dim == 16
+    assert "dataclasses.replace" in ModelConfig.__doc__
+
+
 def test_replace_validates():
     with pytest.raises(ValueError, match="n_heads"):
         ModelConfig(**BASE).replace(n_heads=5)

@@ -53,8 +53,8 @@ def test_calculate_tokens_needed_rejects_bad_sizes(bad):
     ("mix", "message"),
     [
         ({"a": 0.5, "b": 0.6}, "sum to 1"),
-        ({"a": 1.2, "b": -0.2}, "non-negative"),
-        ({"a": float("nan"), "b": 1.0}, "non-negative"),
+        ({"a": 1.2, "b": -0.2}, r"mix\['b'\] must be a finite number >= 0, got -0.2"),
+        ({"a": float("nan"), "b": 1.0}, r"mix\['a'\] must be a finite number >= 0, got nan"),
         ({}, "at least one"),
     ],
 )

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from course_utils.environment import (
+    OFFLINE_GUARD,
     QUICK_MODE_ENV,
     REPRODUCIBLE_ENV,
     best_device,
@@ -13,6 +14,7 @@ from course_utils.environment import (
     resolve_device,
     set_seed,
     setup_notebook,
+    use_reproducible_settings,
 )
 
 
@@ -76,6 +78,19 @@ def test_the_suite_runs_with_the_reproducible_settings():
 
     for name, value in REPRODUCIBLE_ENV.items():
         assert os.environ[name] == value
+    assert (OFFLINE_GUARD / "sitecustomize.py").is_file()
+    assert str(OFFLINE_GUARD) in os.environ["PYTHONPATH"].split(os.pathsep)
+
+
+def test_reproducible_settings_put_the_guard_on_the_path_once(monkeypatch):
+    import os
+
+    monkeypatch.setenv("PYTHONPATH", "elsewhere")
+    monkeypatch.setenv("OMP_NUM_THREADS", "8")
+    use_reproducible_settings()
+    use_reproducible_settings()
+    assert os.environ["PYTHONPATH"] == os.pathsep.join((str(OFFLINE_GUARD), "elsewhere"))
+    assert os.environ["OMP_NUM_THREADS"] == "1"
 
 
 @pytest.mark.parametrize(

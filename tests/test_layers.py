@@ -9,13 +9,12 @@ import torch
 import torch.nn.functional as F
 
 from course_utils.config import ModelConfig
+from course_utils.kernels import RMSNormFunction, RotaryFunction
 from course_utils.layers import (
     CausalSelfAttention,
     KVCache,
     RMSNorm,
-    RMSNormFunction,
     RotaryEmbedding,
-    RotaryFunction,
     apply_rotary,
     apply_rotary_interleaved,
     causal_mask,
@@ -23,6 +22,7 @@ from course_utils.layers import (
     fast_attention,
     interleaved_to_half_permutation,
     make_norm,
+    make_rotary,
     permute_for_rotate_half,
     rms_norm,
     rope_frequencies,
@@ -357,3 +357,14 @@ def test_attention_needs_rotary_exactly_for_rope_configs():
     learned = attention_config(4, 2, pos_embedding="learned")
     with pytest.raises(ValueError, match="rotary"):
         CausalSelfAttention(learned, RotaryEmbedding(6, 8))
+
+
+def test_make_rotary_builds_the_table_the_config_asks_for():
+    config = ModelConfig(vocab_size=8, d_model=32, n_layers=1, n_heads=4, max_seq_len=16)
+    rotary = make_rotary(config)
+    assert rotary.cos.shape == (16, config.head_dim)
+    torch.testing.assert_close(
+        rotary.cos[:, : config.head_dim // 2],
+        torch.outer(torch.arange(16.0), rope_frequencies(config.head_dim)).cos(),
+    )
+    assert make_rotary(config.replace(pos_embedding="learned")) is None

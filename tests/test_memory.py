@@ -22,6 +22,7 @@ from course_utils.memory import (
 )
 from course_utils.parameters import estimate_parameters
 from course_utils.presets import PRESETS
+from tests.hf_reference import hf_model
 from tests.tiny_decoder import TinyDecoder, saved_activation_bytes
 
 GPT_STYLE = {
@@ -319,25 +320,15 @@ def test_kv_cache_by_hand():
     layers=st.integers(1, 3),
 )
 def test_kv_cache_equals_transformers_cache(n_kv_heads, batch, seq_len, layers):
-    import transformers
-
-    hf_config = transformers.LlamaConfig(
-        vocab_size=97,
-        hidden_size=64,
-        intermediate_size=96,
-        num_hidden_layers=layers,
-        num_attention_heads=4,
-        num_key_value_heads=n_kv_heads,
+    config = ModelConfig(
+        vocab_size=97, d_model=64, n_layers=layers, n_heads=4, n_kv_heads=n_kv_heads, d_ff=96
     )
-    model = transformers.LlamaForCausalLM(hf_config).to(torch.bfloat16).eval()
+    model = hf_model(config).to(torch.bfloat16).eval()
     with torch.no_grad():
         output = model(torch.randint(0, 97, (batch, seq_len)), use_cache=True)
     cache = getattr(output, "cache", None) or output.past_key_values
     measured = sum(
         t.numel() * t.element_size() for layer in cache.layers for t in (layer.keys, layer.values)
-    )
-    config = ModelConfig(
-        vocab_size=97, d_model=64, n_layers=layers, n_heads=4, n_kv_heads=n_kv_heads, d_ff=96
     )
     assert measured == kv_cache_bytes(config, batch_size=batch, context_len=seq_len)
 

@@ -10,15 +10,11 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from course_utils.compute import forward_flops_breakdown
 from course_utils.config import ModelConfig
+from course_utils.hf_llama import from_hf_llama_config, to_hf_llama_config
 from course_utils.layers import causal_mask, explicit_attention
-from course_utils.model import (
-    DecoderLM,
-    LLMBlock,
-    from_hf_llama_config,
-    next_token_loss,
-    to_hf_llama_config,
-)
+from course_utils.model import DecoderLM, LLMBlock, next_token_loss
 from course_utils.parameters import count_parameters, estimate_parameters, parameter_breakdown
+from tests.hf_reference import hf_model, llama_config
 
 transformers = pytest.importorskip("transformers")
 
@@ -203,9 +199,8 @@ def randomise(model: torch.nn.Module, seed: int = 0) -> None:
 
 
 def llama_pair(config: ModelConfig):
-    hf_config = transformers.LlamaConfig(**to_hf_llama_config(config))
     torch.manual_seed(0)
-    reference = transformers.LlamaForCausalLM(hf_config).eval()
+    reference = hf_model(config).eval()
     randomise(reference)
     model = DecoderLM(config).eval()
     model.load_hf_llama_state_dict(reference.state_dict())
@@ -239,8 +234,7 @@ def test_next_token_loss_equals_transformers_causal_lm_loss():
 
 def test_loading_real_checkpoint_names_round_trips_the_config():
     config = ModelConfig(vocab_size=50, d_model=32, n_layers=2, n_heads=4, n_kv_heads=2)
-    hf_config = transformers.LlamaConfig(**to_hf_llama_config(config))
-    assert from_hf_llama_config(hf_config.to_dict()) == config
+    assert from_hf_llama_config(llama_config(config).to_dict()) == config
 
 
 def test_from_hf_llama_config_reads_a_llama_2_7b_config_json():
@@ -331,14 +325,8 @@ def test_gpt2_style_config_equals_transformers_gpt2():
         vocab_size=89, d_model=48, n_layers=2, n_heads=4, max_seq_len=32,
         norm="layernorm", mlp="gelu", pos_embedding="learned", tie_embeddings=True, bias=True,
     )  # fmt: skip
-    hf_config = transformers.GPT2Config(
-        vocab_size=89, n_positions=32, n_embd=48, n_layer=2, n_head=4,
-        activation_function="gelu_new", layer_norm_epsilon=config.norm_eps,
-        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, tie_word_embeddings=True,
-        bos_token_id=None, eos_token_id=None,
-    )  # fmt: skip
     torch.manual_seed(0)
-    reference = transformers.GPT2LMHeadModel(hf_config).eval()
+    reference = hf_model(config).eval()
     randomise(reference)
     model = DecoderLM(config).eval()
     load_gpt2_weights(model, reference)

@@ -104,3 +104,15 @@ def test_importing_the_package_has_no_side_effects():
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert result.stderr == ""
+
+
+def test_readme_map_names_every_module_test_file_and_chapter():
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("| chapter | package modules |") :].split("\n\n")[0]
+    package = ROOT / "course_utils"
+    modules = [p.stem for p in package.glob("*.py")] + ["exercises/framework"]
+    exercises = [p.stem for p in (package / "exercises").glob("ch*.py")]
+    tests = [p.stem for p in (ROOT / "tests").glob("test_*.py")]
+    chapters = [chapter.notebook.removesuffix(".ipynb") for chapter in CHAPTERS]
+    for name in modules + exercises + tests + chapters:
+        assert f"`{name}`" in table, f"README's map of the course lacks {name}"

@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
-import torch
 
 from course_utils.config import ModelConfig, swiglu_hidden_dim
 from course_utils.parameters import estimate_parameters
 from course_utils.presets import PRESETS, Preset, parse_count, relative_position_parameters
-from tests.hf_reference import hf_parameter_count
+from tests.hf_reference import hf_parameter_count, mistral_config
 
 REQUIRED = (
     "gpt2",
@@ -88,22 +87,9 @@ def test_presets_agree_with_transformers(name):
 
 
 def test_mistral_agrees_with_transformers_mistral():
-    import transformers
-
     config = PRESETS["mistral-7b"].config
-    hf_config = transformers.MistralConfig(
-        vocab_size=config.vocab_size,
-        hidden_size=config.d_model,
-        intermediate_size=config.d_ff,
-        num_hidden_layers=config.n_layers,
-        num_attention_heads=config.n_heads,
-        num_key_value_heads=config.n_kv_heads,
-        max_position_embeddings=config.max_seq_len,
-        sliding_window=4096,
-    )
-    with torch.device("meta"):
-        model = transformers.MistralForCausalLM(hf_config)
-    assert sum(p.numel() for p in model.parameters()) == 7_241_732_096
+    hf_config = mistral_config(config, sliding_window=4096)
+    assert hf_parameter_count(config, hf_config) == 7_241_732_096
 
 
 def test_llama_mlp_widths_follow_llamas_rounding_rule():

@@ -127,12 +127,12 @@ def test_non_positive_sizes_and_budgets_are_refused(bad):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("E", -0.1, "E must be non-negative"),
-        ("A", 0.0, "A must be positive"),
-        ("B", float("nan"), "B must be positive"),
-        ("alpha", -0.3, "alpha must be positive"),
-        ("beta", "0.28", "beta must be a number"),
-        ("alpha", True, "alpha must be a number"),
+        ("E", -0.1, "E must be a finite number >= 0, got -0.1"),
+        ("A", 0.0, "A must be a positive, finite number, got 0.0"),
+        ("B", float("nan"), "B must be a positive, finite number, got nan"),
+        ("alpha", -0.3, "alpha must be a positive, finite number, got -0.3"),
+        ("beta", "0.28", "beta must be a positive, finite number, got '0.28'"),
+        ("alpha", True, "alpha must be a positive, finite number, got True"),
     ],
 )
 def test_bad_constants_are_refused(field, value, message):
@@ -349,7 +349,7 @@ def test_kaplans_joint_law_tends_to_power_laws_in_each_limit():
 
 
 def test_kaplan_refuses_bad_input():
-    with pytest.raises(ValueError, match="alpha_N must be a positive number"):
+    with pytest.raises(ValueError, match="alpha_N must be a positive, finite number"):
         KaplanLaws(alpha_N=0, alpha_D=0.1, N_c=1e13, D_c=1e13)
     with pytest.raises(ValueError, match="N must be positive"):
         KAPLAN_JOINT.predict_loss(-1, 1e9)
@@ -390,7 +390,7 @@ def test_frontier_verdict_thresholds():
 
 
 def test_frontier_positions_refuse_unknown_models():
-    with pytest.raises(ValueError, match="keys of PRESETS"):
+    with pytest.raises(ValueError, match="names must be one of .*; got .gpt-5."):
         frontier_positions(CHINCHILLA, ["gpt-5"])
     with pytest.raises(ValueError, match="no published training tokens"):
         frontier_positions(CHINCHILLA, ["gpt2"])
@@ -435,7 +435,7 @@ def test_inference_aware_allocation_against_a_brute_force_search():
 def test_inference_aware_allocation_refuses_bad_input():
     with pytest.raises(ValueError, match="greater than the irreducible loss"):
         inference_aware_allocation(CHINCHILLA, 1.5, 0)
-    with pytest.raises(ValueError, match="inference_tokens must be non-negative"):
+    with pytest.raises(ValueError, match="inference_tokens must be a finite number >= 0"):
         inference_aware_allocation(CHINCHILLA, 2.0, -1)
 
 

@@ -103,8 +103,8 @@ def test_synthetic_measurements_lie_on_isoflop_profiles():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"noise": -0.1}, "noise must be non-negative"),
-        ({"models_per_budget": 1}, "models_per_budget must be at least 2"),
+        ({"noise": -0.1}, "noise must be a finite number >= 0"),
+        ({"models_per_budget": 1}, "models_per_budget must be an integer >= 2"),
         ({"tokens_per_parameter": (50.0, 5.0)}, "low < high"),
         ({"budgets": [1e20, -1.0]}, "budgets must be positive"),
     ],
@@ -206,7 +206,7 @@ def test_bootstrap_spread_reflects_the_noise():
         (([1e9] * 4, [1e10] * 4, [2.0] * 4), {}, "at least 5 measurements"),
         (([1e9] * 5, [1e10] * 5, [2.0, 2.0, 2.0, 2.0, -1.0]), {}, "loss must be positive"),
         (([1e9] * 5, [0.0] * 5, [2.0] * 5), {}, "D must be positive"),
-        (([1e9] * 5, [1e10] * 5, [2.0] * 5), {"delta": 0.0}, "delta must be positive"),
+        (([1e9] * 5, [1e10] * 5, [2.0] * 5), {"delta": 0.0}, "delta must be a positive"),
         (([1e9] * 5, [1e10] * 5, [2.0] * 5), {"n_starts": 0}, "n_starts must be"),
     ],
 )

@@ -164,7 +164,7 @@ def test_character_tokenizer_refuses_what_it_has_not_seen():
         tokenizer.encode("abz")
     with pytest.raises(ValueError, match="ids must be ints in 0..2"):
         tokenizer.decode([3])
-    with pytest.raises(ValueError, match="non-empty"):
+    with pytest.raises(ValueError, match="text must not be empty"):
         CharTokenizer.train("")
     with pytest.raises(ValueError, match="single characters"):
         CharTokenizer(["ab"])

@@ -117,9 +117,9 @@ def test_an_empty_or_misshapen_corpus_is_refused(ids):
     [
         ({"steps": 0}, "steps must be a positive integer"),
         ({"steps": -5}, "steps must be a positive integer"),
-        ({"learning_rate": 0.0}, "learning_rate must be positive"),
-        ({"learning_rate": -1e-3}, "learning_rate must be positive"),
-        ({"learning_rate": float("nan")}, "learning_rate must be a finite number"),
+        ({"learning_rate": 0.0}, "learning_rate must be a positive, finite number"),
+        ({"learning_rate": -1e-3}, "learning_rate must be a positive, finite number"),
+        ({"learning_rate": float("nan")}, "learning_rate must be a positive, finite number"),
         ({"min_learning_rate": 1.0}, "must not exceed"),
         ({"batch_size": 0}, "batch_size"),
         ({"warmup_steps": -1}, "warmup_steps"),

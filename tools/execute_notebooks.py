@@ -30,12 +30,12 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from course_utils.environment import REPRODUCIBLE_ENV
+from course_utils.checks import positive_int
+from course_utils.course import RUNTIMES
+from course_utils.environment import use_reproducible_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-OFFLINE_GUARD = ROOT / "tests" / "offline_guard"
-RUNTIMES = ROOT / "course_utils" / "data" / "runtimes.json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 #: A tqdm bar's elapsed time, time left and rate, as a finished bar's widget stores them:
 #: "[01:28&lt;00:00,  9.74step/s" (HTML-escaped, figure spaces) or "[00:05<00:00, 1.20s/run".
@@ -47,14 +47,6 @@ PROGRESS_TIMING = re.compile(
 def all_notebooks() -> list[Path]:
     """Chapters first, then their solutions, each in numeric order."""
     return sorted(NOTEBOOKS.glob("[0-9]*.ipynb")) + sorted(NOTEBOOKS.glob("solutions/*.ipynb"))
-
-
-def use_reproducible_settings() -> None:
-    """Give kernels started from this process the test suite's settings."""
-    os.environ.update(REPRODUCIBLE_ENV)
-    path = os.environ.get("PYTHONPATH", "")
-    if str(OFFLINE_GUARD) not in path.split(os.pathsep):
-        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(OFFLINE_GUARD), path) if p)
 
 
 def renumber_widget_ids(text: str, notebook: nbformat.NotebookNode) -> str:
@@ -159,8 +151,7 @@ def pin_to_cores(cores: int) -> int:
     Where the operating system cannot pin (macOS, Windows), nothing changes and the machine's
     own core count is returned, so the record says what the numbers were measured on.
     """
-    if isinstance(cores, bool) or not isinstance(cores, int) or cores <= 0:
-        raise ValueError(f"cores must be a positive integer, got {cores!r}")
+    positive_int("cores", cores)
     if not hasattr(os, "sched_setaffinity"):
         return os.cpu_count() or 1
     available = sorted(os.sched_getaffinity(0))

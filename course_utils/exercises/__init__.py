@@ -1,178 +1,20 @@
-"""How exercises are checked (chapter 0).
+"""Every chapter's exercises (``ch00_welcome.py`` …), checked by :func:`check` (chapter 0).
 
-A chapter notebook hands the learner a *stub*: ``answer = ...`` or a function whose body
-raises ``NotImplementedError``. ``check("1.2", answer)`` then says one of three things:
-
-* ``not attempted yet`` and a hint, while the stub is untouched,
-* ``correct``, or
-* what is wrong, without giving the answer away.
-
-Each chapter registers its exercises in a module of this package (``ch01_scale.py`` …);
-every exercise carries a correct and a wrong example answer so the tests can prove that
-its check accepts the one and rejects the other, and that no check passes a stub.
+The framework's main names are re-exported from :mod:`course_utils.exercises.framework`, which
+also holds the quiz helpers (``multiple_choice``, ``numeric``) every chapter may use.
 """
 
-from __future__ import annotations
-
-import importlib
-import math
-import pkgutil
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
-NOT_ATTEMPTED = "not attempted"
-CORRECT = "correct"
-INCORRECT = "incorrect"
-
-Judge = Callable[[Any], "str | None"]
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """The verdict on one answer; shows as a single readable line in a notebook."""
-
-    exercise: str
-    status: str
-    message: str
-
-    @property
-    def correct(self) -> bool:
-        return self.status == CORRECT
-
-    def __repr__(self) -> str:
-        marks = {CORRECT: "✅", INCORRECT: "❌", NOT_ATTEMPTED: "✏️"}
-        return f"{marks[self.status]} Exercise {self.exercise}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Exercise:
-    """One checkable exercise.
-
-    ``judge(answer)`` returns ``None`` when the answer is right, else a sentence saying what
-    is wrong. ``example_solution`` and ``example_mistake`` build a right and a wrong answer;
-    the test suite uses them to prove the check can both pass and fail.
-    """
-
-    id: str
-    prompt: str
-    hint: str
-    judge: Judge
-    example_solution: Callable[[], Any]
-    example_mistake: Callable[[], Any]
-    explanation: str = ""  # shown with "correct!": why the answer is what it is
-
-
-_REGISTRY: dict[str, Exercise] = {}
-
-
-def register(exercise: Exercise) -> Exercise:
-    """Add an exercise to the registry (called by the chapter modules)."""
-    if exercise.id in _REGISTRY:
-        raise ValueError(f"exercise id {exercise.id!r} is registered twice")
-    _REGISTRY[exercise.id] = exercise
-    return exercise
-
-
-def _load_chapter_modules() -> None:
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
-
-
-def all_exercises() -> dict[str, Exercise]:
-    """Every registered exercise, keyed by id such as ``"1.2"``."""
-    _load_chapter_modules()
-    return dict(sorted(_REGISTRY.items(), key=lambda item: _id_key(item[0])))
-
-
-def _id_key(exercise_id: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in exercise_id.split("."))
-
-
-def is_stub(answer: Any) -> bool:
-    """True for an untouched value stub, ``...`` or ``None``.
-
-    (A function stub is recognised when calling it raises ``NotImplementedError``.)
-    """
-    return answer is ... or answer is None
-
-
-def check(exercise_id: str, answer: Any) -> Feedback:
-    """Check a learner's answer to exercise ``exercise_id`` (e.g. ``"1.2"``)."""
-    exercises = all_exercises()
-    if exercise_id not in exercises:
-        raise ValueError(f"exercise_id must be one of {', '.join(exercises)}; got {exercise_id!r}")
-    exercise = exercises[exercise_id]
-    if is_stub(answer):
-        return Feedback(exercise_id, NOT_ATTEMPTED, f"not attempted yet. Hint: {exercise.hint}")
-    try:
-        problem = exercise.judge(answer)
-    except NotImplementedError:
-        return Feedback(exercise_id, NOT_ATTEMPTED, f"not attempted yet. Hint: {exercise.hint}")
-    except Exception as error:  # the learner's code failed: say how, don't crash the check
-        return Feedback(
-            exercise_id,
-            INCORRECT,
-            f"your answer raised {type(error).__name__}: {error}. Hint: {exercise.hint}",
-        )
-    if problem is None:
-        why = f" {exercise.explanation}" if exercise.explanation else ""
-        return Feedback(exercise_id, CORRECT, f"correct!{why}")
-    return Feedback(exercise_id, INCORRECT, f"not yet. {problem} Hint: {exercise.hint}")
-
-
-# ---------------------------------------------------------------------------------------
-# Judges shared by the chapters
-# ---------------------------------------------------------------------------------------
-
-
-def close_to(expected: float, rel_tol: float = 1e-3, unit: str = "") -> Judge:
-    """A judge for a single number: right when within ``rel_tol`` of ``expected``.
-
-    A wrong answer is told how far off it is (as a percentage or a factor), not the answer.
-    """
-    if rel_tol <= 0:
-        raise ValueError(f"rel_tol must be positive, got {rel_tol!r}")
-
-    def judge(answer: Any) -> str | None:
-        if isinstance(answer, (bool, str)):
-            return f"expected a number, got {type(answer).__name__}."
-        try:
-            value = float(answer)
-        except (TypeError, ValueError):
-            return f"expected a number, got {type(answer).__name__}."
-        if not math.isfinite(value):
-            return f"expected a finite number, got {value}."
-        if math.isclose(value, expected, rel_tol=rel_tol, abs_tol=0.0):
-            return None
-        suffix = f" {unit}" if unit else ""
-        if expected != 0 and value != 0 and (value / expected > 2 or expected / value > 2):
-            ratio = value / expected
-            direction = f"{ratio:.3g}x too large" if ratio > 1 else f"{1 / ratio:.3g}x too small"
-            return f"{value:.4g}{suffix} is {direction}."
-        if expected == 0:
-            return f"{value:.4g}{suffix} should be 0."
-        error = (value - expected) / abs(expected)
-        direction = "too high" if error > 0 else "too low"
-        return f"{value:.4g}{suffix} is {abs(error):.1%} {direction}."
-
-    return judge
-
-
-def one_of(choices: dict[str, str], right: str) -> Judge:
-    """A judge for a multiple-choice answer given as the letter of a choice.
-
-    ``choices`` maps each letter to the explanation shown when that letter is picked wrongly.
-    """
-    if right not in choices:
-        raise ValueError(f"right must be one of {sorted(choices)}, got {right!r}")
-
-    def judge(answer: Any) -> str | None:
-        letter = str(answer).strip().lower()
-        if letter not in choices:
-            return f"answer with one of {', '.join(repr(c) for c in choices)}."
-        if letter == right:
-            return None
-        return f"{letter!r} — {choices[letter]}"
-
-    return judge
+from course_utils.exercises.framework import (
+    CORRECT,
+    INCORRECT,
+    NOT_ATTEMPTED,
+    Exercise,
+    Feedback,
+    Judge,
+    all_exercises,
+    check,
+    close_to,
+    is_stub,
+    one_of,
+    register,
+)

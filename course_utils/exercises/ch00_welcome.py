@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from course_utils.exercises import Exercise, close_to, register
+from course_utils.exercises.framework import Exercise, close_to, register
 
 register(
     Exercise(

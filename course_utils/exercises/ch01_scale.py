@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from course_utils.compute import ACCELERATORS, training_flops
-from course_utils.exercises import Exercise, close_to, register
+from course_utils.exercises.framework import Exercise, close_to, register
 from course_utils.memory import kv_cache_bytes, training_memory
 from course_utils.parameters import parameter_breakdown
 from course_utils.presets import PRESETS

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from course_utils.compute import training_flops
-from course_utils.exercises import Exercise, close_to, one_of, register
+from course_utils.exercises.framework import Exercise, close_to, one_of, register
 from course_utils.presets import PRESETS
 from course_utils.scaling import CHINCHILLA, EPOCH_2024
 

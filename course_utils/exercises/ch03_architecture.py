@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from course_utils.config import ModelConfig
-from course_utils.exercises import Exercise, close_to, register
+from course_utils.exercises.framework import Exercise, close_to, register
 from course_utils.layers import RMSNorm, causal_mask
 from course_utils.memory import kv_cache_bytes
 from course_utils.parameters import parameter_breakdown

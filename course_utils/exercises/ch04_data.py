@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from course_utils.dedup import candidate_probability
-from course_utils.exercises import Exercise, close_to, register
+from course_utils.exercises.framework import Exercise, close_to, register
 
 register(
     Exercise(

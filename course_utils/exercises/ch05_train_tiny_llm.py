@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from course_utils.compute import training_flops
-from course_utils.exercises import Exercise, close_to, register
+from course_utils.exercises.framework import Exercise, close_to, register
 from course_utils.training import TrainingConfig, bits_per_character, learning_rate_at
 
 # Exercise 5.1: the schedule its prompt describes.

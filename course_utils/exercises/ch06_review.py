@@ -1,22 +1,20 @@
 """Chapter 6's quiz: questions on every chapter, each answer with its explanation.
 
-Multiple-choice questions are registered with :func:`multiple_choice`: every wrong letter carries
-the sentence that explains why it is wrong, and the right one an explanation of why it is right.
-Numeric questions recognise the typical slips and say which one was made. The chapter shows
-each question with :func:`question_markdown`, the text it was registered with.
+Multiple-choice questions are registered with the framework's ``multiple_choice``: every wrong
+letter carries the sentence that explains why it is wrong, and the right one an explanation of
+why it is right. Numeric questions (``numeric``) recognise the typical slips and say which one
+was made. The chapter shows each question with ``question_markdown``, the text it was
+registered with.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from course_utils.compute import ACCELERATORS, training_flops, training_run
 from course_utils.corpus import load_corpus
-from course_utils.exercises import Exercise, Judge, close_to, one_of, register
+from course_utils.exercises.framework import multiple_choice, numeric
 from course_utils.layers import rope_frequencies
 from course_utils.memory import ADAM_BYTES_PER_PARAMETER, BYTES_PER_PARAMETER
 from course_utils.parameters import parameter_breakdown
@@ -24,133 +22,6 @@ from course_utils.pipeline import clean_corpus
 from course_utils.presets import PRESETS
 from course_utils.scaling import CHINCHILLA, EPOCH_2024, KAPLAN_PARAMS_EXPONENT
 from course_utils.training import bits_per_character
-
-
-@dataclass(frozen=True)
-class QuizQuestion:
-    """One quiz question as the chapter shows it; ``options`` is empty for a numeric one."""
-
-    id: str
-    title: str
-    chapter: int  # the chapter whose material it reviews
-    question: str
-    options: Mapping[str, str]  # letter -> option text
-    why_not: Mapping[str, str]  # wrong letter -> why it is wrong
-    right: str | None  # the right letter of a multiple-choice question
-
-    @property
-    def is_multiple_choice(self) -> bool:
-        return bool(self.options)
-
-
-#: Every quiz question, in the order the chapter asks them.
-QUIZ: dict[str, QuizQuestion] = {}
-
-
-def question_markdown(exercise_id: str) -> str:
-    """The question as a markdown cell of chapter 6 shows it: title, text and options."""
-    if exercise_id not in QUIZ:
-        raise ValueError(f"exercise_id must be one of {', '.join(QUIZ)}; got {exercise_id!r}")
-    entry = QUIZ[exercise_id]
-    lines = [
-        f"### Question {entry.id} — {entry.title} (chapter {entry.chapter})",
-        "",
-        entry.question,
-    ]
-    if entry.is_multiple_choice:
-        lines.append("")
-        lines += [f"* ({letter}) {text}" for letter, text in entry.options.items()]
-    return "\n".join(lines)
-
-
-def multiple_choice(
-    *,
-    id: str,
-    title: str,
-    chapter: int,
-    question: str,
-    options: Mapping[str, str],
-    right: str,
-    why_not: Mapping[str, str],
-    explanation: str,
-    hint: str,
-) -> Exercise:
-    """Register a multiple-choice question whose every wrong letter explains itself."""
-    if right not in options:
-        raise ValueError(f"right must be one of the options {sorted(options)}, got {right!r}")
-    wrong = set(options) - {right}
-    if set(why_not) != wrong:
-        raise ValueError(
-            f"why_not must explain exactly the wrong options {sorted(wrong)}, got {sorted(why_not)}"
-        )
-    if not all(text.strip() for text in why_not.values()) or not explanation.strip():
-        raise ValueError("every wrong option and the right answer need an explanation")
-    prompt = f"{question} " + " ".join(f"({k}) {v}" for k, v in options.items())
-    exercise = register(
-        Exercise(
-            id=id,
-            prompt=prompt,
-            hint=hint,
-            judge=one_of({**why_not, right: ""}, right=right),
-            example_solution=lambda: right,
-            example_mistake=lambda: sorted(wrong)[0],
-            explanation=explanation,
-        )
-    )
-    QUIZ[id] = QuizQuestion(id, title, chapter, question, dict(options), dict(why_not), right)
-    return exercise
-
-
-def numeric(
-    *,
-    id: str,
-    title: str,
-    chapter: int,
-    question: str,
-    answer: Callable[[], float],
-    slips: Mapping[str, Callable[[], float]],
-    rel_tol: float,
-    unit: str,
-    explanation: str,
-    hint: str,
-) -> Exercise:
-    """Register a numeric question; ``slips`` maps what a typical mistake forgot to its value."""
-    if not slips:
-        raise ValueError("slips must name at least one typical mistake (the tests use it)")
-    if not rel_tol > 0:
-        raise ValueError(f"rel_tol must be positive, got {rel_tol!r}")
-    if not explanation.strip():
-        raise ValueError("the right answer needs an explanation")
-    exercise = register(
-        Exercise(
-            id=id,
-            prompt=question,
-            hint=hint,
-            judge=_judge_number(answer, slips, rel_tol, unit),
-            example_solution=answer,
-            example_mistake=next(iter(slips.values())),
-            explanation=explanation,
-        )
-    )
-    QUIZ[id] = QuizQuestion(id, title, chapter, question, {}, {}, None)
-    return exercise
-
-
-def _judge_number(
-    answer: Callable[[], float],
-    slips: Mapping[str, Callable[[], float]],
-    rel_tol: float,
-    unit: str,
-) -> Judge:
-    def judge(value: Any) -> str | None:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            for problem, slip in slips.items():
-                if math.isclose(value, slip(), rel_tol=rel_tol):
-                    return f"{value:.4g} looks like {problem}"
-        return close_to(answer(), rel_tol=rel_tol, unit=unit)(value)
-
-    return judge
-
 
 # --- chapter 0: how the course runs ----------------------------------------------------------
 

@@ -1,4 +1,11 @@
-"""One figure style for the whole course, so every chapter's plots look alike."""
+"""One figure style for the whole course, so every chapter's plots look alike.
+
+This module holds the style only. The rule for where a plot lives: a figure that shows what
+a package module computes, for any configs it is given, is a ``plot_*`` function in that
+module, beside the numbers, where a test can check it (``memory.plot_memory``,
+``parameters.plot_parameter_shares``, ``course.plot_chapter_times``); a figure made for one
+lesson is drawn inline in its notebook.
+"""
 
 from __future__ import annotations
 

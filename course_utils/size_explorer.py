@@ -6,6 +6,7 @@ import html
 
 import ipywidgets as widgets
 
+from course_utils.checks import choice, instance_of
 from course_utils.config import ModelConfig
 from course_utils.memory import serving_memory, training_memory, weight_bytes
 from course_utils.parameters import estimate_parameters, parameter_shares
@@ -20,8 +21,7 @@ def scale_summary(config: ModelConfig) -> str:
     Training assumes mixed-precision Adam on one sequence of ``max_seq_len`` tokens; serving,
     bf16 weights and the KV cache of one such sequence.
     """
-    if not isinstance(config, ModelConfig):
-        raise ValueError(f"config must be a ModelConfig, got {type(config).__name__}")
+    instance_of("config", config, ModelConfig)
     total = estimate_parameters(config)
     shares = parameter_shares(config)
     tokens = config.max_seq_len
@@ -50,8 +50,7 @@ class ScaleExplorer(widgets.VBox):
     """
 
     def __init__(self, base: ModelConfig):
-        if not isinstance(base, ModelConfig):
-            raise ValueError(f"base must be a ModelConfig, got {type(base).__name__}")
+        instance_of("base", base, ModelConfig)
         if base.n_kv_heads != base.n_heads or base.head_dim * base.n_heads != base.d_model:
             raise ValueError("base must use multi-head attention with d_model = n_heads·head_dim")
         self.base = base
@@ -107,7 +106,5 @@ class ScaleExplorer(widgets.VBox):
 def scale_explorer(base: str | ModelConfig = "gpt2") -> ScaleExplorer:
     """Build the chapter 1 explorer around a preset name or a config (default: GPT-2 small)."""
     if isinstance(base, str):
-        if base not in PRESETS:
-            raise ValueError(f"base must be one of {', '.join(PRESETS)}; got {base!r}")
-        base = PRESETS[base].config
+        base = PRESETS[choice("base", base, PRESETS)].config
     return ScaleExplorer(base)

@@ -6,6 +6,7 @@ import html
 
 import ipywidgets as widgets
 
+from course_utils.checks import choice, instance_of
 from course_utils.compute import ACCELERATORS, training_run
 from course_utils.scaling import CHINCHILLA, EPOCH_2024, ScalingLaws
 
@@ -54,12 +55,8 @@ def budget_summary(
     The cost uses chapter 1's :func:`~course_utils.compute.training_run` on ``n_accelerators``
     of ``accelerator`` (a key of ``ACCELERATORS``) at model FLOPs utilisation ``mfu``.
     """
-    if not isinstance(law, ScalingLaws):
-        raise ValueError(f"law must be a ScalingLaws, got {type(law).__name__}")
-    if accelerator not in ACCELERATORS:
-        raise ValueError(
-            f"accelerator must be one of {', '.join(ACCELERATORS)}; got {accelerator!r}"
-        )
+    instance_of("law", law, ScalingLaws)
+    choice("accelerator", accelerator, ACCELERATORS)
     N, D = law.exact_optimal_allocation(C)
     loss = law.predict_loss(N, D)
     rule_N, rule_D = law.compute_optimal_allocation(C)
@@ -97,8 +94,7 @@ class BudgetExplorer(widgets.VBox):
     """
 
     def __init__(self, law: ScalingLaws = CHINCHILLA, C: float = 1e23):
-        if not isinstance(law, ScalingLaws):
-            raise ValueError(f"law must be a ScalingLaws, got {type(law).__name__}")
+        instance_of("law", law, ScalingLaws)
         options = list(EXPLORER_LAWS.items())
         if law not in EXPLORER_LAWS.values():
             options.append(("your law", law))

@@ -7,14 +7,14 @@ import re
 import ipywidgets as widgets
 import pytest
 
-from course_utils.compute import ACCELERATORS, training_run
-from course_utils.scaling import CHINCHILLA, EPOCH_2024, ScalingLaws
-from course_utils.scaling_explorer import (
+from course_utils.budget_explorer import (
     ASSUMED_PRICE_PER_HOUR,
     BudgetExplorer,
     budget_summary,
     compute_budget_explorer,
 )
+from course_utils.compute import ACCELERATORS, training_run
+from course_utils.scaling import CHINCHILLA, EPOCH_2024, ScalingLaws
 
 
 def shown(explorer: BudgetExplorer, label: str) -> float:

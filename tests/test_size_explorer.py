@@ -7,10 +7,10 @@ import re
 import ipywidgets as widgets
 import pytest
 
-from course_utils.explorer import ScaleExplorer, scale_explorer, scale_summary
 from course_utils.memory import training_memory, weight_bytes
 from course_utils.parameters import estimate_parameters
 from course_utils.presets import PRESETS
+from course_utils.size_explorer import ScaleExplorer, scale_explorer, scale_summary
 
 
 def shown_count(explorer: ScaleExplorer) -> int:
