@@ -108,11 +108,18 @@ def _rank_main(
             timeout=datetime.timedelta(seconds=timeout),
         )
         try:
-            outcome = ("ok", fn(rank, world_size, **kwargs))
+            _write_result(result_file, ("ok", fn(rank, world_size, **kwargs)))
+        except BaseException:
+            # Written before the group goes down: the other ranks fail only after this one.
+            _write_result(result_file, ("error", traceback.format_exc()))
         finally:
             dist.destroy_process_group()
     except BaseException:  # report everything, even SystemExit, to the caller
-        outcome = ("error", traceback.format_exc())
+        if not os.path.exists(result_file):
+            _write_result(result_file, ("error", traceback.format_exc()))
+
+
+def _write_result(result_file: str, outcome: tuple[str, Any]) -> None:
     temporary = f"{result_file}.tmp"
     with open(temporary, "wb") as file:
         pickle.dump(outcome, file)
@@ -192,6 +199,7 @@ def run_on_ranks(
                 processes.append(process)
         deadline = time.monotonic() + timeout
         outcomes: dict[int, tuple[str, Any]] = {}
+        failed_at: dict[int, int] = {}  # rank -> when its failure was written (ns)
         while len(outcomes) < world_size:
             for rank, process in enumerate(processes):
                 if rank in outcomes:
@@ -199,6 +207,7 @@ def run_on_ranks(
                 if results[rank].exists():
                     with open(results[rank], "rb") as file:
                         outcomes[rank] = pickle.load(file)
+                    written = results[rank].stat().st_mtime_ns
                 elif process.exitcode is not None:
                     process.join(0.5)  # a result written just before exiting
                     if not results[rank].exists():
@@ -206,11 +215,16 @@ def run_on_ranks(
                             "error",
                             f"the process exited with code {process.exitcode}",
                         )
+                        written = time.time_ns()
                 if rank in outcomes and outcomes[rank][0] == "error":
-                    raise RuntimeError(
-                        f"rank {rank} of {world_size} failed:\n{outcomes[rank][1]}"
-                        + _log_tail(results[rank])
-                    )
+                    failed_at[rank] = written
+            if failed_at:
+                # When one rank fails, the others fail too, waiting for it: name the first.
+                first = min(failed_at, key=failed_at.get)
+                raise RuntimeError(
+                    f"rank {first} of {world_size} failed:\n{outcomes[first][1]}"
+                    + _log_tail(results[first])
+                )
             if len(outcomes) < world_size:
                 if time.monotonic() > deadline:
                     late = [rank for rank in range(world_size) if rank not in outcomes]

@@ -48,17 +48,6 @@ def no_orphans():
     assert not left, f"rank processes left behind: {left}"
 
 
-def test_ranks_return_their_results_in_rank_order(no_orphans):
-    results = run_on_ranks(echo_rank, 2, value=10)
-    assert [r["rank"] for r in results] == [0, 1]
-    assert all(r["world_size"] == 2 and r["sum"] == 21 for r in results)  # 10 + 11
-    assert len({r["pid"] for r in results} | {os.getpid()}) == 3  # two fresh processes
-    # Ranks inherit this process's environment: under the suite, its network guard.
-    guard = os.environ.get("PYTHONPATH", "")
-    if "offline_guard" in guard:
-        assert all("offline_guard" in (r["sitecustomize"] or "") for r in results)
-
-
 def test_an_exception_on_one_rank_names_it_and_ends_every_rank(no_orphans):
     with pytest.raises(RuntimeError, match="rank 1 of 2 failed") as raised:
         run_on_ranks(fail_on_rank, 2, failing_rank=1, timeout=60)
@@ -68,8 +57,8 @@ def test_an_exception_on_one_rank_names_it_and_ends_every_rank(no_orphans):
 
 
 def test_a_hanging_rank_is_killed_at_the_timeout(no_orphans):
-    with pytest.raises(TimeoutError, match=r"ranks \[.*1\] of 2 were still running after 10 s"):
-        run_on_ranks(hang_on_rank, 2, hanging_rank=1, timeout=10)
+    with pytest.raises(TimeoutError, match=r"ranks \[.*1\] of 2 were still running after 4 s"):
+        run_on_ranks(hang_on_rank, 2, hanging_rank=1, timeout=4)
 
 
 def notebook_cell_function(rank, world_size):
@@ -95,6 +84,7 @@ def test_functions_a_new_process_cannot_import_are_refused_before_starting(no_or
 def worked_pieces(rank: int, world_size: int) -> dict:
     """The chapter's four demonstrations in one launch (a rank process starts in seconds)."""
     return {
+        "echo": echo_rank(rank, world_size, value=10),
         "collectives": collectives_demo(rank, world_size, numel=1024),
         "ddp": ddp_gradients(rank, world_size, batch_size=8),
         "zero1": zero1_state_bytes(rank, world_size),
@@ -108,6 +98,16 @@ def pieces():
     results = run_on_ranks(worked_pieces, 2, timeout=120)
     assert not [p for p in rank_processes() if p.pid not in before]
     return results
+
+
+def test_ranks_return_their_results_in_rank_order(pieces):
+    results = [piece["echo"] for piece in pieces]
+    assert [r["rank"] for r in results] == [0, 1]
+    assert all(r["world_size"] == 2 and r["sum"] == 21 for r in results)  # 10 + 11
+    assert len({r["pid"] for r in results} | {os.getpid()}) == 3  # two fresh processes
+    # Ranks inherit this process's environment: under the suite, its network guard.
+    if "offline_guard" in os.environ.get("PYTHONPATH", ""):
+        assert all("offline_guard" in (r["sitecustomize"] or "") for r in results)
 
 
 def test_all_reduce_equals_reduce_scatter_then_all_gather(pieces):
