@@ -30,7 +30,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from course_utils.checks import choice, instance_of, int_at_least, positive_int, positive_number
+from course_utils.checks import (
+    choice,
+    instance_of,
+    int_at_least,
+    number_in_range,
+    positive_int,
+    positive_number,
+)
 from course_utils.config import ModelConfig
 from course_utils.memory import ADAM_BYTES_PER_PARAMETER, LOGIT_BYTES, activation_bytes_per_layer
 from course_utils.parameters import parameter_breakdown
@@ -464,7 +471,18 @@ class Plan:
     memory: DeviceMemory
     communication: StepCommunication
     communication_seconds: float
+    compute_seconds: float  # the step's FLOPs on one device, bubble included
+    tokens_per_step: int
     fits: bool
+
+    @property
+    def step_seconds(self) -> float:
+        """Compute (with the pipeline bubble) plus communication, none of it overlapped."""
+        return self.compute_seconds + self.communication_seconds
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens_per_step / self.step_seconds
 
 
 def _divisors(n: int) -> list[int]:
@@ -483,22 +501,38 @@ def plan_layouts(
     micro_batches: int = 1,
     fast_link: str = "NVLink 4 (H100)",
     slow_link: str = "InfiniBand NDR",
+    peak_flops_per_second: float = 989e12,
+    mfu: float = 0.4,
     only_fitting: bool = True,
 ) -> list[Plan]:
-    """Every layout of ``n_gpus`` GPUs for ``model``, with memory per GPU and communication.
+    """Every layout of ``n_gpus`` GPUs for ``model``, with memory per GPU and step time.
 
     Layouts: every ZeRO stage, with and without activation checkpointing, every tensor-parallel
     degree that divides the heads, the MLP width and ``gpus_per_node`` (tensor parallelism
     stays inside a server, on ``fast_link``), every pipeline degree that splits the layers,
     and data parallelism over the rest. A plan fits when its device's total is at most
-    ``gpu_memory_bytes``. Sorted by communication time, then memory (chapter 6's widget).
+    ``gpu_memory_bytes``. Its step time is the compute, 6·N FLOPs per token (8·N with
+    checkpointing's second forward pass) at ``mfu`` of ``peak_flops_per_second`` (default: an
+    H100's dense bf16 at 40%, about Llama 3's 38–43%, Dubey et al. 2024, Table 4), stretched by
+    the pipeline bubble, plus the communication without overlap. Sorted fastest first, in
+    tokens per second (chapter 6's widget).
     """
     instance_of("model", model, ModelConfig)
     n_gpus = positive_int("n_gpus", n_gpus)
     gpu_memory_bytes = positive_number("gpu_memory_bytes", gpu_memory_bytes)
     gpus_per_node = positive_int("gpus_per_node", gpus_per_node)
+    peak_flops_per_second = positive_number("peak_flops_per_second", peak_flops_per_second)
+    mfu = number_in_range("mfu", mfu, 0, 1, include_low=False)
     fast = INTERCONNECTS[choice("fast_link", fast_link, INTERCONNECTS)]
     slow = INTERCONNECTS[choice("slow_link", slow_link, INTERCONNECTS)]
+    seq_len = model.max_seq_len if seq_len is None else positive_int("seq_len", seq_len)
+    kwargs = {
+        "recipe": recipe,
+        "seq_len": seq_len,
+        "micro_batch_size": micro_batch_size,
+        "micro_batches": micro_batches,
+    }
+    n_params = sum(stage.params for stage in _stages(model, Layout()))
     plans = []
     for t in _divisors(n_gpus):
         if t > gpus_per_node or gpus_per_node % t or not _divides_shape(model, t):
@@ -507,42 +541,47 @@ def plan_layouts(
             if _stage_split(model.n_layers, p) is None:
                 continue
             n_d = n_gpus // (t * p)
+            tokens = n_d * micro_batches * micro_batch_size * seq_len
             for zero in ZERO_STAGES if n_d > 1 else (0,):
                 for checkpointing in (False, True):
                     layout = Layout(n_d, zero, t, p, checkpointing)
-                    kwargs = {
-                        "recipe": recipe,
-                        "seq_len": seq_len,
-                        "micro_batch_size": micro_batch_size,
-                        "micro_batches": micro_batches,
-                    }
                     memory = device_memory(model, layout, **kwargs)
-                    communication = step_communication(model, layout, **kwargs)
                     fits = memory.total <= gpu_memory_bytes
-                    if fits or not only_fitting:
-                        plans.append(
-                            Plan(
-                                layout,
-                                memory,
-                                communication,
-                                communication.seconds(fast, slow),
-                                fits,
-                            )
+                    if not (fits or only_fitting is False):
+                        continue
+                    communication = step_communication(model, layout, **kwargs)
+                    flops = (8 if checkpointing else 6) * n_params * tokens
+                    compute = flops / (n_gpus * peak_flops_per_second * mfu)
+                    compute *= 1 + pipeline_bubble(p, micro_batches)
+                    plans.append(
+                        Plan(
+                            layout,
+                            memory,
+                            communication,
+                            communication.seconds(fast, slow),
+                            compute,
+                            tokens,
+                            fits,
                         )
-    return sorted(plans, key=lambda plan: (plan.communication_seconds, plan.memory.total))
+                    )
+    return sorted(plans, key=lambda plan: -plan.tokens_per_second)
 
 
 def plan_table(plans: list[Plan], limit: int = 8) -> str:
-    """The first ``limit`` plans as a text table: memory per GPU and communication (chapter 6)."""
+    """The first ``limit`` plans as a text table: GB per GPU and time per step (chapter 6)."""
     limit = int_at_least("limit", limit, 1)
-    header = f"{'layout':<38}{'states':>9}{'activ.':>9}{'total':>9}{'sent/step':>11}{'comm.':>9}"
+    header = (
+        f"{'layout':<44}{'states':>8}{'activ.':>8}{'total':>8}{'sent':>9}{'comm.':>8}"
+        f"{'step':>8}{'tokens/s':>10}"
+    )
     rows = [header, "-" * len(header)]
     for plan in plans[:limit]:
         m = plan.memory
         rows.append(
             f"{plan.layout.describe():<44}{m.model_states / 1e9:>6.1f}GB"
             f"{m.activations / 1e9:>6.1f}GB{m.total / 1e9:>6.1f}GB"
-            f"{plan.communication.total / 1e9:>8.1f}GB{plan.communication_seconds * 1e3:>7.0f}ms"
+            f"{plan.communication.total / 1e9:>7.1f}GB{plan.communication_seconds:>7.2f}s"
+            f"{plan.step_seconds:>7.2f}s{plan.tokens_per_second:>10,.0f}"
         )
     if not plans:
         rows.append("(no layout fits: more GPUs, more memory per GPU, or a shorter sequence)")

@@ -113,12 +113,20 @@ def test_pipeline_bubble():
     assert pipeline_bubble(16, 32, interleaving=2) == pytest.approx(15 / 64)
 
 
-def test_the_planner_finds_what_fits_and_orders_by_communication():
+def test_the_planner_finds_what_fits_and_orders_by_throughput():
     plans = plan_layouts(LLAMA_7B, 8, 80e9, seq_len=4096)
     assert plans and all(plan.fits and plan.memory.total <= 80e9 for plan in plans)
     assert all(plan.layout.n_devices == 8 for plan in plans)
-    times = [plan.communication_seconds for plan in plans]
-    assert times == sorted(times)
+    speeds = [plan.tokens_per_second for plan in plans]
+    assert speeds == sorted(speeds, reverse=True)
+    fsdp = next(plan for plan in plans if plan.layout == Layout(8, 3))
+    n = estimate_parameters(LLAMA_7B)
+    assert fsdp.tokens_per_step == 8 * 4096
+    assert fsdp.compute_seconds == pytest.approx(6 * n * 8 * 4096 / (8 * 989e12 * 0.4))
+    assert fsdp.step_seconds == fsdp.compute_seconds + fsdp.communication_seconds
+    piped = plan_layouts(LLAMA_7B, 8, 80e9, seq_len=4096, micro_batches=4)
+    stage = next(plan for plan in piped if plan.layout == Layout(1, 0, 1, 8))
+    assert stage.compute_seconds == pytest.approx(6 * n * 4 * 4096 / (8 * 989e12 * 0.4) * 11 / 4)
     # Plain data parallelism keeps 16 bytes per parameter on every GPU: it cannot fit 7B.
     assert Layout(8, 0) not in {plan.layout for plan in plans}
     assert Layout(8, 3) in {plan.layout for plan in plans}
@@ -160,3 +168,24 @@ def test_allowed_degrees_are_listed():
     with pytest.raises(ValueError, match=r"allowed degrees for this model: \[1, 2, 4, 8"):
         check_layout(LARGE_MODELS["llama-2-70b"], Layout(1, 0, 3))
     assert math.isclose(device_memory(LLAMA_7B).total, training_memory(LLAMA_7B).total)
+
+
+def test_the_planner_widget_shows_the_planners_table():
+    import ipywidgets as widgets
+
+    from course_utils.planner import layout_planner, planner_text
+
+    planner = layout_planner()
+    assert isinstance(planner, widgets.VBox)
+    assert "llama-2-70b on 64 GPUs of 80 GB" in planner.result.value
+    assert planner.text == planner_text("llama-2-70b", 64, 80)
+    planner.n_gpus.value = 8
+    planner.gpu_memory.value = 24
+    assert "no layout fits" in planner.result.value  # 70B needs over 1 TB of model states
+    planner.model.value = "llama-2-7b"
+    planner.gpu_memory.value = 80
+    assert "layouts fit" in planner.result.value and "ZeRO" in planner.result.value
+    with pytest.raises(ValueError, match="model must be one of"):
+        layout_planner("gpt-5")
+    with pytest.raises(ValueError, match="n_gpus must be one of"):
+        layout_planner(n_gpus=3)
