@@ -455,3 +455,11 @@ def hang_on_rank(rank: int, world_size: int, hanging_rank: int = 1) -> int:
     if rank == hanging_rank:
         time.sleep(3600)
     return rank
+
+
+def sharded_states(rank: int, world_size: int, steps: int = 3) -> dict[str, dict[str, Any]]:
+    """:func:`zero1_state_bytes` and :func:`fsdp_shard_sizes` in one launch (chapter 6)."""
+    return {
+        "zero1": zero1_state_bytes(rank, world_size, steps=1),
+        "fsdp": fsdp_shard_sizes(rank, world_size, steps=steps),
+    }
