@@ -65,13 +65,19 @@ def save_checkpoint(
     model: DecoderLM,
     tokenizer: Tokenizer | None = None,
     trainer: Trainer | None = None,
+    *,
+    trainer_state: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``model`` (and its tokenizer and training state) to ``path``, atomically.
 
     Returns the path. Weights are saved from the CPU, so a checkpoint written on a GPU loads
     anywhere. What it needs of ``model``: a :class:`DecoderLM`, whose ``config`` (a
     :class:`ModelConfig`) is enough to rebuild it and whose ``state_dict()`` fills it again.
+    ``trainer_state`` stands for ``trainer.state_dict()`` when the state was gathered
+    elsewhere (chapter 6: from the ranks of a sharded run).
     """
+    if trainer is not None and trainer_state is not None:
+        raise ValueError("give trainer or trainer_state, not both")
     instance_of("model", model, DecoderLM)
     if trainer is not None and trainer.model is not model:
         raise ValueError("trainer must be the Trainer of this model")
@@ -86,7 +92,7 @@ def save_checkpoint(
         "model_config": json.dumps(model.config.to_dict()),
         "model": {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()},
         "tokenizer": None if tokenizer is None else json.dumps(tokenizer.to_dict()),
-        "trainer": None if trainer is None else _to_cpu(trainer.state_dict()),
+        "trainer": _to_cpu(trainer.state_dict() if trainer is not None else trainer_state),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

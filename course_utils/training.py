@@ -346,21 +346,32 @@ class Trainer:
             self.history.eval_steps.append(self.step)
             self.history.val_loss.append(self.evaluate())
 
+    def sample_batch(self) -> torch.Tensor:
+        """The next batch of training windows this process computes: all ``batch_size`` of them.
+
+        A data-parallel run (chapter 6) draws the same batch on every rank and keeps its slice.
+        """
+        return sample_windows(
+            self.train_tokens, self.config.batch_size, self.config.context_len, self.sampler
+        )
+
+    def reduce_loss(self, loss: torch.Tensor) -> float:
+        """The step's loss as the history records it (chapter 6 averages it over the ranks)."""
+        return loss.item()
+
     def train_step(self) -> float:
         """One optimiser step on a fresh random batch; returns its training loss."""
         learning_rate = learning_rate_at(self.step, self.config)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate
-        windows = sample_windows(
-            self.train_tokens, self.config.batch_size, self.config.context_len, self.sampler
-        ).to(self.device)
+        windows = self.sample_batch().to(self.device)
         loss = next_token_loss(self.model, windows)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
-        value = loss.item()
+        value = self.reduce_loss(loss)
         self.history.train_loss.append(value)
         self.history.learning_rate.append(learning_rate)
         return value
