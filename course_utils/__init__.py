@@ -48,9 +48,10 @@ from course_utils.memory import (
     weight_bytes,
 )
 from course_utils.model import DecoderLM, LLMBlock
+from course_utils.moe import MoEFeedForward, load_balancing_loss, route, router_z_loss
 from course_utils.parameters import count_parameters, estimate_parameters, parameter_breakdown
 from course_utils.pipeline import run_pipeline, training_text
-from course_utils.presets import PRESETS
+from course_utils.presets import MOE_PRESETS, PRESETS
 from course_utils.quality import quality_filter
 from course_utils.scaling import (
     CHINCHILLA,
@@ -158,4 +159,10 @@ __all__ = [
     "split_tokens",
     "tokens_from_file",
     "unigram_loss",
+    # chapter 8: mixture of experts
+    "MOE_PRESETS",
+    "MoEFeedForward",
+    "load_balancing_loss",
+    "route",
+    "router_z_loss",
 ]

@@ -10,6 +10,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from course_utils.checks import choice, int_at_least, positive_int
+
 NORMS = ("layernorm", "rmsnorm")
 MLPS = ("gelu", "swiglu")
 POSITION_EMBEDDINGS = ("learned", "rope")
@@ -44,6 +46,13 @@ class ModelConfig:
     ``n_kv_heads`` below ``n_heads`` gives grouped-query attention (1 = multi-query);
     ``d_ff`` defaults to 4·d_model for a GELU MLP and to :func:`swiglu_hidden_dim` for
     SwiGLU; ``head_dim`` defaults to d_model // n_heads.
+
+    Mixture of experts (chapter 8): ``n_experts`` SwiGLU experts per block replace the MLP
+    (``None``, the default, is the dense model). Each token goes to ``experts_per_token`` of
+    them (top-k); ``n_shared_experts`` more see every token (DeepSeekMoE's shared experts);
+    every expert is ``d_expert`` wide (default ``d_ff``). ``normalize_top_k`` rescales the k
+    chosen router probabilities to sum to 1 (Mixtral, and Qwen3-MoE's ``norm_topk_prob``);
+    OLMoE keeps them as they are.
     """
 
     vocab_size: int
@@ -61,12 +70,19 @@ class ModelConfig:
     norm_eps: float = 1e-5
     rope_theta: float = 10_000.0
     head_dim: int | None = None
-    # Which of n_kv_heads, head_dim and d_ff were filled in from their defaults, so that
+    n_experts: int | None = None
+    experts_per_token: int | None = None
+    n_shared_experts: int = 0
+    d_expert: int | None = None
+    normalize_top_k: bool = True
+    # Which of n_kv_heads, head_dim, d_ff and d_expert were filled in from their defaults, so that
     # replace(d_model=...) derives them again instead of keeping the old widths.
     _derived: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        derived = tuple(n for n in ("n_kv_heads", "head_dim", "d_ff") if getattr(self, n) is None)
+        derived = tuple(
+            n for n in ("n_kv_heads", "head_dim", "d_ff", "d_expert") if getattr(self, n) is None
+        )
         object.__setattr__(self, "_derived", derived)
         for name in ("vocab_size", "d_model", "n_layers", "n_heads", "max_seq_len"):
             _require_positive_int(name, getattr(self, name))
@@ -100,6 +116,40 @@ class ModelConfig:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
         if self.pos_embedding == "rope" and self.head_dim % 2 != 0:
             raise ValueError(f"head_dim must be even for rotary embeddings, got {self.head_dim}")
+        self._check_experts()
+
+    def _check_experts(self) -> None:
+        if not isinstance(self.normalize_top_k, bool):
+            raise ValueError(f"normalize_top_k must be True or False, got {self.normalize_top_k!r}")
+        int_at_least("n_shared_experts", self.n_shared_experts, 0)
+        if self.n_experts is None:
+            for name in ("experts_per_token", "d_expert"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{name} needs n_experts (a mixture of experts); got None")
+            if self.n_shared_experts:
+                raise ValueError(
+                    "n_shared_experts needs n_experts (shared experts sit beside routed ones); "
+                    "a dense model has n_shared_experts=0"
+                )
+            return
+        positive_int("n_experts", self.n_experts)
+        if self.experts_per_token is None:
+            raise ValueError("experts_per_token (top-k) must be given with n_experts")
+        positive_int("experts_per_token", self.experts_per_token)
+        if self.experts_per_token > self.n_experts:
+            raise ValueError(
+                f"experts_per_token must be at most n_experts={self.n_experts}, "
+                f"got {self.experts_per_token}"
+            )
+        choice("mlp", self.mlp, ("swiglu",))  # the experts are SwiGLU networks
+        if self.d_expert is None:
+            object.__setattr__(self, "d_expert", self.d_ff)
+        positive_int("d_expert", self.d_expert)
+
+    @property
+    def is_moe(self) -> bool:
+        """Whether the blocks hold a mixture of experts instead of one MLP (chapter 8)."""
+        return self.n_experts is not None
 
     @property
     def n_query_groups(self) -> int:
@@ -124,7 +174,8 @@ class ModelConfig:
     def replace(self, **changes: Any) -> ModelConfig:
         """A copy with some fields changed, validated again.
 
-        Widths that were derived from defaults (``d_ff``, ``head_dim``, ``n_kv_heads``) are
+        Widths that were derived from defaults (``d_ff``, ``head_dim``, ``n_kv_heads``,
+        ``d_expert``) are
         derived again from the new values unless given.
         """
         rederive = {name: None for name in self._derived if name not in changes}

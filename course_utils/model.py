@@ -24,6 +24,7 @@ from course_utils.layers import (
     make_mlp,
     make_norm,
 )
+from course_utils.moe import MoEFeedForward
 
 #: Standard deviation of the initial weights: GPT-2's and Llama's ``initializer_range``
 #: (Hugging Face ``LlamaConfig`` default, 0.02).
@@ -86,7 +87,7 @@ class LLMBlock(nn.Module):
         self.norm1 = make_norm(config)
         self.attention = CausalSelfAttention(config, rotary)
         self.norm2 = make_norm(config)
-        self.mlp = make_mlp(config)
+        self.mlp = MoEFeedForward(config) if config.is_moe else make_mlp(config)  # chapter 8
 
     def forward(
         self, x: torch.Tensor, mask: torch.Tensor | None = None, cache: KVCache | None = None
