@@ -199,3 +199,19 @@ def expert_load(model: nn.Module) -> torch.Tensor:
     if not layers:
         raise ValueError("model has no mixture-of-experts layers")
     return torch.stack([layer.expert_counts() for layer in layers])
+
+
+def all_to_all_bytes_per_token(config: ModelConfig, bytes_per_value: int = 2) -> int:
+    """Bytes one token sends between devices per forward pass under expert parallelism.
+
+    With the experts spread over devices (GShard, Lepikhin et al. 2021, section 2.2), every
+    MoE layer ships each token's d_model-wide hidden vector to the devices of its k experts
+    (an all-to-all) and ships the k results back (a second one): 2·k·d_model values per layer.
+    This is the upper bound where no chosen expert sits on the token's own device; the
+    backward pass moves as much again (chapter 8).
+    """
+    instance_of("config", config, ModelConfig)
+    if not config.is_moe:
+        raise ValueError("config must be a mixture of experts (set n_experts)")
+    positive_int("bytes_per_value", bytes_per_value)
+    return config.n_layers * 2 * config.experts_per_token * config.d_model * bytes_per_value

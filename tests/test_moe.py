@@ -426,3 +426,12 @@ def test_moe_preset_table_and_published_counts():
     with pytest.raises(ValueError, match="mixture-of-experts presets only"):
         dataclasses.replace(dense, config=dense.config.replace(n_experts=None,
                             experts_per_token=None))  # fmt: skip
+
+
+def test_all_to_all_bytes_per_token():
+    from course_utils.moe import all_to_all_bytes_per_token
+
+    config = MOE_PRESETS["mixtral-8x7b"].config
+    assert all_to_all_bytes_per_token(config) == 32 * 2 * 2 * 4096 * 2  # 1 MiB per token
+    with pytest.raises(ValueError, match="mixture of experts"):
+        all_to_all_bytes_per_token(ModelConfig(**MOE))
