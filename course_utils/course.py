@@ -31,6 +31,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter(3, "03_architecture.ipynb", "Inside the decoder-only transformer", 90),
     Chapter(4, "04_data.ipynb", "Training data: mixing, cleaning, tokenizing", 75),
     Chapter(5, "05_train_tiny_llm.ipynb", "Capstone: train a tiny LLM, fit your scaling law", 120),
+    Chapter(8, "08_mixture_of_experts.ipynb", "Mixture of experts: more weights, same compute", 75),
     Chapter(6, "06_review.ipynb", "Review: the key takeaways, corrected, and a quiz", 60),
 )
 
