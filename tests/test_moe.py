@@ -435,3 +435,35 @@ def test_all_to_all_bytes_per_token():
     assert all_to_all_bytes_per_token(config) == 32 * 2 * 2 * 4096 * 2  # 1 MiB per token
     with pytest.raises(ValueError, match="mixture of experts"):
         all_to_all_bytes_per_token(ModelConfig(**MOE))
+
+
+def test_an_moe_run_resumes_exactly_from_a_checkpoint(tmp_path):
+    from course_utils.checkpoints import load_checkpoint, resume_trainer, save_checkpoint
+
+    config = moe_config(max_seq_len=16)
+    tokens = torch.randint(0, 97, (600,), generator=torch.Generator().manual_seed(0))
+    settings_ = TrainingConfig(steps=4, batch_size=2, context_len=8, eval_every=2, eval_windows=3)
+    torch.manual_seed(0)
+    whole = Trainer(DecoderLM(config), tokens[:500], tokens[500:], settings_, device="cpu")
+    whole.train(progress=False)
+    torch.manual_seed(0)
+    first = Trainer(DecoderLM(config), tokens[:500], tokens[500:], settings_, device="cpu")
+    first.train(steps=2, progress=False)
+    checkpoint = load_checkpoint(save_checkpoint(tmp_path / "moe.pt", first.model, trainer=first))
+    assert checkpoint.config == config
+    resumed = resume_trainer(checkpoint, tokens[:500], tokens[500:], device="cpu")
+    history = resumed.train(progress=False)
+    assert history.train_loss == whole.history.train_loss
+    assert history.expert_load == whole.history.expert_load
+    assert history.aux_loss == whole.history.aux_loss
+
+
+def test_generation_with_the_cache_equals_without_for_an_moe():
+    from course_utils.generation import generate
+
+    torch.manual_seed(0)
+    model = DecoderLM(moe_config()).eval()
+    prompt = torch.randint(0, 97, (2, 5), generator=torch.Generator().manual_seed(3))
+    cached = generate(model, prompt, 10, top_k=1, use_cache=True)
+    uncached = generate(model, prompt, 10, top_k=1, use_cache=False)
+    assert torch.equal(cached, uncached)
