@@ -244,10 +244,10 @@ def _moe_presets() -> list[Preset]:
             "olmoe-1b-7b",
             olmoe,
             "6.9B",
-            "Muennighoff et al. 2024 (OLMoE), Table 1 (6.9B total, 1.3B active parameters; 16 "
-            "layers, d_model 2048, 16 heads, 64 experts, 8 activated, expert width 1024, vocab "
-            "50304); Hugging Face config.json of allenai/OLMoE-1B-7B-0924 (norm_topk_prob "
-            "false, untied, context 4096).",
+            "Muennighoff et al. 2024 (OLMoE): 6.9B total and 1.3B active parameters (the "
+            "abstract rounds them to 7B and 1B); shape from the Hugging Face config.json of "
+            "allenai/OLMoE-1B-7B-0924 (16 layers, hidden 2048, 16 heads, 64 experts, 8 per "
+            "token, intermediate 1024, vocab 50304, norm_topk_prob false, untied, context 4096).",
             note=_QK_NORM_NOTE.format(
                 missing=qk_norm_parameters(olmoe, per_head=False), cls="OlmoeForCausalLM"
             ),
