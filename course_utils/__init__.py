@@ -53,6 +53,7 @@ from course_utils.memory import (
     weight_bytes,
 )
 from course_utils.model import DecoderLM, LLMBlock
+from course_utils.moe import MoEFeedForward, load_balancing_loss, route, router_z_loss
 from course_utils.parameters import (
     count_parameters,
     estimate_parameters,
@@ -60,7 +61,7 @@ from course_utils.parameters import (
     parameter_breakdown,
 )
 from course_utils.pipeline import run_pipeline, training_text
-from course_utils.presets import PRESETS
+from course_utils.presets import MOE_PRESETS, PRESETS
 from course_utils.quality import quality_filter
 from course_utils.scaling import (
     CHINCHILLA,
@@ -174,4 +175,10 @@ __all__ = [
     "split_tokens",
     "tokens_from_file",
     "unigram_loss",
+    # chapter 8: mixture of experts
+    "MOE_PRESETS",
+    "MoEFeedForward",
+    "load_balancing_loss",
+    "route",
+    "router_z_loss",
 ]

@@ -41,7 +41,8 @@ def forward_flops_breakdown(
     ``causal=False`` the full context, which is what a kernel that computes the whole s×s
     matrix and then masks it does. ``context_len`` defaults to ``config.max_seq_len``.
     Embedding look-ups, norms, softmax and biases are left out (Kaplan et al. note they are
-    negligible).
+    negligible). For a mixture of experts (chapter 8) "mlp" counts the router and the experts
+    a token uses (``experts_per_token`` routed plus the shared ones): the active weights.
     """
     instance_of("config", config, ModelConfig)
     context_len = config.max_seq_len if context_len is None else context_len
@@ -50,12 +51,17 @@ def forward_flops_breakdown(
     q_width = config.n_heads * config.head_dim
     kv_width = config.n_kv_heads * config.head_dim
     mlp_matrices = 2 if config.mlp == "gelu" else 3
+    if config.is_moe:
+        used = config.experts_per_token + config.n_shared_experts
+        mlp = 2.0 * layers * (d * config.n_experts + used * 3 * d * config.d_expert)
+    else:
+        mlp = 2.0 * layers * mlp_matrices * d * config.d_ff
     attended = context_len / 2 if causal else context_len
     return {
         "attention_qkv": 2.0 * layers * d * (q_width + 2 * kv_width),
         "attention_scores": 2.0 * 2 * layers * attended * q_width,  # QKᵀ and weights·V
         "attention_output": 2.0 * layers * q_width * d,
-        "mlp": 2.0 * layers * mlp_matrices * d * config.d_ff,
+        "mlp": mlp,
         "lm_head": 2.0 * d * config.vocab_size,
     }
 

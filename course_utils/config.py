@@ -10,7 +10,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from course_utils.checks import choice, positive_int, positive_number
+from course_utils.checks import choice, int_at_least, positive_int, positive_number
 
 NORMS = ("layernorm", "rmsnorm")
 MLPS = ("gelu", "swiglu")
@@ -45,6 +45,13 @@ class ModelConfig:
     Change a config with :meth:`replace`, not ``dataclasses.replace``: the method derives
     the defaulted widths again (``d_model`` 64 → 128 with 4 heads: ``head_dim`` 16 → 32),
     while ``dataclasses.replace`` copies the old widths as if they had been given (16).
+
+    Mixture of experts (chapter 8): ``n_experts`` SwiGLU experts per block replace the MLP
+    (``None``, the default, is the dense model). Each token goes to ``experts_per_token`` of
+    them (top-k); ``n_shared_experts`` more see every token (DeepSeekMoE's shared experts);
+    every expert is ``d_expert`` wide (default ``d_ff``). ``normalize_top_k`` rescales the k
+    chosen router probabilities to sum to 1 (Mixtral, and Qwen3-MoE's ``norm_topk_prob``);
+    OLMoE keeps them as they are.
     """
 
     vocab_size: int
@@ -62,12 +69,19 @@ class ModelConfig:
     norm_eps: float = 1e-5
     rope_theta: float = 10_000.0
     head_dim: int | None = None
-    # Which of n_kv_heads, head_dim and d_ff were filled in from their defaults, so that
+    n_experts: int | None = None
+    experts_per_token: int | None = None
+    n_shared_experts: int = 0
+    d_expert: int | None = None
+    normalize_top_k: bool = True
+    # Which of n_kv_heads, head_dim, d_ff and d_expert were filled in from their defaults, so that
     # replace(d_model=...) derives them again instead of keeping the old widths.
     _derived: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        derived = tuple(n for n in ("n_kv_heads", "head_dim", "d_ff") if getattr(self, n) is None)
+        derived = tuple(
+            n for n in ("n_kv_heads", "head_dim", "d_ff", "d_expert") if getattr(self, n) is None
+        )
         object.__setattr__(self, "_derived", derived)
         for name in ("vocab_size", "d_model", "n_layers", "n_heads", "max_seq_len"):
             positive_int(name, getattr(self, name))
@@ -99,6 +113,40 @@ class ModelConfig:
             positive_number(name, getattr(self, name))
         if self.pos_embedding == "rope" and self.head_dim % 2 != 0:
             raise ValueError(f"head_dim must be even for rotary embeddings, got {self.head_dim}")
+        self._check_experts()
+
+    def _check_experts(self) -> None:
+        if not isinstance(self.normalize_top_k, bool):
+            raise ValueError(f"normalize_top_k must be True or False, got {self.normalize_top_k!r}")
+        int_at_least("n_shared_experts", self.n_shared_experts, 0)
+        if self.n_experts is None:
+            for name in ("experts_per_token", "d_expert"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{name} needs n_experts (a mixture of experts); got None")
+            if self.n_shared_experts:
+                raise ValueError(
+                    "n_shared_experts needs n_experts (shared experts sit beside routed ones); "
+                    "a dense model has n_shared_experts=0"
+                )
+            return
+        positive_int("n_experts", self.n_experts)
+        if self.experts_per_token is None:
+            raise ValueError("experts_per_token (top-k) must be given with n_experts")
+        positive_int("experts_per_token", self.experts_per_token)
+        if self.experts_per_token > self.n_experts:
+            raise ValueError(
+                f"experts_per_token must be at most n_experts={self.n_experts}, "
+                f"got {self.experts_per_token}"
+            )
+        choice("mlp", self.mlp, ("swiglu",))  # the experts are SwiGLU networks
+        if self.d_expert is None:
+            object.__setattr__(self, "d_expert", self.d_ff)
+        positive_int("d_expert", self.d_expert)
+
+    @property
+    def is_moe(self) -> bool:
+        """Whether the blocks hold a mixture of experts instead of one MLP (chapter 8)."""
+        return self.n_experts is not None
 
     @property
     def n_query_groups(self) -> int:
@@ -123,7 +171,8 @@ class ModelConfig:
     def replace(self, **changes: Any) -> ModelConfig:
         """A copy with some fields changed, validated again.
 
-        Widths that were derived from defaults (``d_ff``, ``head_dim``, ``n_kv_heads``) are
+        Widths that were derived from defaults (``d_ff``, ``head_dim``, ``n_kv_heads``,
+        ``d_expert``) are
         derived again from the new values unless given.
         """
         rederive = {name: None for name in self._derived if name not in changes}

@@ -40,6 +40,9 @@ CHAPTERS: tuple[Chapter, ...] = (
         5, "05_train_tiny_llm.ipynb", "Capstone: train a tiny LLM, fit your scaling law", 120, True
     ),
     Chapter(6, "06_scaling_out.ipynb", "Scaling out: training one model on many devices", 90, True),
+    Chapter(
+        8, "08_mixture_of_experts.ipynb", "Mixture of experts: more weights, same compute", 75, True
+    ),
     Chapter(6, "06_review.ipynb", "Review: the key takeaways, corrected, and a quiz", 60),
 )
 

@@ -26,6 +26,7 @@ from course_utils.layers import (
     make_norm,
     make_rotary,
 )
+from course_utils.moe import MoEFeedForward
 
 #: Standard deviation of the initial weights, N(0, 0.02²): from GPT-1 (Radford et al. 2018,
 #: section 4.1) and OpenAI's released GPT-2 code, not stated in the GPT-2 paper; Hugging Face's
@@ -84,7 +85,7 @@ class LLMBlock(nn.Module):
         self.norm1 = make_norm(config)
         self.attention = CausalSelfAttention(config, rotary)
         self.norm2 = make_norm(config)
-        self.mlp = make_mlp(config)
+        self.mlp = MoEFeedForward(config) if config.is_moe else make_mlp(config)  # chapter 8
 
     def forward(
         self, x: torch.Tensor, mask: torch.Tensor | None = None, cache: KVCache | None = None

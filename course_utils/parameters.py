@@ -13,11 +13,16 @@ if TYPE_CHECKING:
 COMPONENTS = ("token_embeddings", "position_embeddings", "attention", "mlp", "norms", "lm_head")
 
 
-def parameter_breakdown(config: ModelConfig) -> dict[str, int]:
+def parameter_breakdown(config: ModelConfig, *, active: bool = False) -> dict[str, int]:
     """Exact parameter count of each component of ``config`` (chapter 1).
 
     Keys: token_embeddings, position_embeddings, attention, mlp, norms (all layers plus the
     final norm) and lm_head (0 when tied to the token embeddings). Summed over all layers.
+
+    For a mixture of experts (chapter 8) "mlp" holds the router, the routed experts and the
+    shared ones; with ``active=True`` it counts only what one token uses: the router, its
+    ``experts_per_token`` experts and the shared experts. A dense model's active count is
+    its total.
     """
     instance_of("config", config, ModelConfig)
     d, bias = config.d_model, int(config.bias)
@@ -29,7 +34,9 @@ def parameter_breakdown(config: ModelConfig) -> dict[str, int]:
         + q_width * d  # output projection
         + bias * (q_width + 2 * kv_width + d)
     )
-    if config.mlp == "gelu":  # up, GELU, down
+    if config.is_moe:
+        mlp = moe_layer_parameters(config, active=active)
+    elif config.mlp == "gelu":  # up, GELU, down
         mlp = 2 * d * config.d_ff + bias * (config.d_ff + d)
     else:  # SwiGLU: gate and up, SiLU(gate) * up, down
         mlp = 3 * d * config.d_ff + bias * (2 * config.d_ff + d)
@@ -54,6 +61,26 @@ def non_embedding_parameters(config: ModelConfig) -> int:
     parts = parameter_breakdown(config)
     embeddings = parts["token_embeddings"] + parts["position_embeddings"] + parts["lm_head"]
     return sum(parts.values()) - embeddings
+
+
+def moe_layer_parameters(config: ModelConfig, *, active: bool = False) -> int:
+    """Parameters of one mixture-of-experts layer, or those one token uses (chapter 8).
+
+    A linear router (n_experts × d_model, no bias, as in Mixtral), ``n_experts`` SwiGLU
+    experts of width ``d_expert`` and the shared experts, built as DeepSeek-V3 builds them: one
+    SwiGLU ``n_shared_experts · d_expert`` wide. ``active`` counts the router,
+    ``experts_per_token`` routed experts and the shared ones.
+    """
+    if not config.is_moe:
+        raise ValueError("config must be a mixture of experts (set n_experts)")
+    d, bias = config.d_model, int(config.bias)
+
+    def swiglu(width: int) -> int:
+        return 3 * d * width + bias * (2 * width + d) if width else 0
+
+    routed = config.experts_per_token if active else config.n_experts
+    shared = swiglu(config.n_shared_experts * config.d_expert)
+    return config.n_experts * d + routed * swiglu(config.d_expert) + shared
 
 
 def seed_breakdown(
@@ -95,17 +122,21 @@ def estimate_parameters(
     embed_dim: int | None = None,
     vocab_size: int = 50_000,
     ff_mult: int = 4,
+    active: bool = False,
 ) -> int:
     """Parameters of a model: exact for a :class:`ModelConfig` (chapter 1).
 
     ``estimate_parameters(config)`` sums :func:`parameter_breakdown`. The course's starter
     code's call ``estimate_parameters(n_layers=32, embed_dim=4096)`` still works and gives its
-    rough figure (:func:`seed_estimate`).
+    rough figure (:func:`seed_estimate`). ``active=True`` counts the parameters one token
+    uses, which differ from the total only for a mixture of experts (chapter 8).
     """
     if config is not None:
         if n_layers is not None or embed_dim is not None:
             raise ValueError("give either config or n_layers/embed_dim, not both")
-        return sum(parameter_breakdown(config).values())
+        return sum(parameter_breakdown(config, active=active).values())
+    if active:
+        raise ValueError("active=True needs a ModelConfig")
     if n_layers is None or embed_dim is None:
         raise ValueError("estimate_parameters needs a ModelConfig, or n_layers and embed_dim")
     return seed_estimate(n_layers, embed_dim, vocab_size, ff_mult)

@@ -66,9 +66,15 @@ class Preset:
     max_gap: float | None = None
     training_tokens: float | None = None
     tokens_source: str = ""
+    published_active_as: str = ""  # a mixture of experts' published active count (chapter 8)
+    max_active_gap: float | None = None
 
     def __post_init__(self) -> None:
         parse_count(self.published_as)  # fail early on a malformed count
+        if self.published_active_as:
+            parse_count(self.published_active_as)
+            if not self.config.is_moe:
+                raise ValueError("published_active_as is for mixture-of-experts presets only")
         if self.max_gap is not None:
             number_in_range("max_gap", self.max_gap, 0, 1, include_high=False)
         if self.training_tokens is not None:
@@ -90,6 +96,34 @@ class Preset:
     def estimated_params(self) -> int:
         """``estimate_parameters(self.config)``: the count computed from the shape."""
         return estimate_parameters(self.config)
+
+    @property
+    def estimated_active_params(self) -> int:
+        """``estimate_parameters(self.config, active=True)``: what one token uses (chapter 8)."""
+        return estimate_parameters(self.config, active=True)
+
+    @property
+    def published_active_params(self) -> int | None:
+        """The published active count as an integer, or ``None`` if none is published."""
+        return parse_count(self.published_active_as)[0] if self.published_active_as else None
+
+    @property
+    def active_gap(self) -> float:
+        """Relative difference of the active counts, (estimated − published) / published."""
+        if not self.published_active_as:
+            raise ValueError(f"{self.name} has no published active parameter count")
+        published = self.published_active_params
+        return (self.estimated_active_params - published) / published
+
+    @property
+    def allowed_active_gap(self) -> float:
+        """Half a unit of the published active count's last printed digit, relative to it."""
+        if not self.published_active_as:
+            raise ValueError(f"{self.name} has no published active parameter count")
+        if self.max_active_gap is not None:
+            return self.max_active_gap
+        count, unit = parse_count(self.published_active_as)
+        return unit / 2 / count
 
     @property
     def gap(self) -> float:
@@ -115,6 +149,110 @@ def relative_position_parameters(config: ModelConfig) -> int:
     instance_of("config", config, ModelConfig)
     width = config.n_heads * config.head_dim
     return config.n_layers * (config.d_model * width + 2 * width)
+
+
+def qk_norm_parameters(config: ModelConfig, per_head: bool) -> int:
+    """Weights of the RMSNorms that Qwen3 and OLMoE apply to queries and keys (chapter 8).
+
+    Qwen3 normalises each head's query and key with one head_dim-wide RMSNorm shared by the
+    heads (``per_head=True``: 2·head_dim per layer); OLMoE normalises the whole query and key
+    projections (Muennighoff et al. 2024, section 2: "QK-Norm"; n_heads·head_dim +
+    n_kv_heads·head_dim per layer). :class:`ModelConfig` does not model QK-norm, so the two
+    presets count this many fewer parameters than the real models (under 0.001%).
+    """
+    instance_of("config", config, ModelConfig)
+    if per_head:
+        return config.n_layers * 2 * config.head_dim
+    return config.n_layers * (config.n_heads + config.n_kv_heads) * config.head_dim
+
+
+_QK_NORM_NOTE = (
+    "The real model also normalises queries and keys (QK-norm), {missing:,} weights that "
+    "ModelConfig does not model (qk_norm_parameters adds them back; with them the count "
+    "equals transformers' {cls} to the parameter)."
+)
+
+
+def _moe_presets() -> list[Preset]:
+    mixtral = {"vocab_size": 32_000, "n_kv_heads": 8, "rope_theta": 1e6, "norm_eps": 1e-5}
+    qwen3 = ModelConfig(
+        vocab_size=151_936, d_model=2048, n_layers=48, n_heads=32, n_kv_heads=4, head_dim=128,
+        max_seq_len=40_960, rope_theta=1e6, norm_eps=1e-6, n_experts=128,
+        experts_per_token=8, d_expert=768, d_ff=6144,
+    )  # fmt: skip
+    olmoe = ModelConfig(
+        vocab_size=50_304, d_model=2048, n_layers=16, n_heads=16, max_seq_len=4096,
+        norm_eps=1e-5, n_experts=64, experts_per_token=8, d_expert=1024, d_ff=1024,
+        normalize_top_k=False,
+    )  # fmt: skip
+    return [
+        Preset(
+            "mixtral-8x7b",
+            ModelConfig(
+                d_model=4096,
+                n_layers=32,
+                n_heads=32,
+                d_ff=14_336,
+                max_seq_len=32_768,
+                n_experts=8,
+                experts_per_token=2,
+                **mixtral,
+            ),  # fmt: skip
+            "47B",
+            "Jiang et al. 2024 (Mixtral of Experts), Table 1 (dim 4096, 32 layers, head_dim "
+            "128, hidden 14336, 32 heads, 8 kv heads, context 32768, vocab 32000, 8 experts, "
+            "top 2) and section 2: 'each token has access to 47B parameters, but only uses 13B "
+            "active parameters'.",
+            published_active_as="13B",
+        ),
+        Preset(
+            "mixtral-8x22b",
+            ModelConfig(
+                d_model=6144,
+                n_layers=56,
+                n_heads=48,
+                d_ff=16_384,
+                max_seq_len=65_536,
+                n_experts=8,
+                experts_per_token=2,
+                **mixtral,
+            ),  # fmt: skip
+            "141B",
+            "Shape: Hugging Face config.json of mistralai/Mixtral-8x22B-v0.1 (hidden 6144, 56 "
+            "layers, 48 heads, 8 kv heads, intermediate 16384, 8 experts, top 2, vocab 32000). "
+            "Size: Mistral AI's announcement 'Cheaper, Better, Faster, Stronger' (April 2024): "
+            "39B active parameters out of 141B.",
+            published_active_as="39B",
+        ),
+        Preset(
+            "qwen3-30b-a3b",
+            qwen3,
+            "30.5B",
+            "Yang et al. 2025 (Qwen3 Technical Report), Table 2 (48 layers, 32 query and 4 kv "
+            "heads, 128 experts, 8 activated, no shared experts); Hugging Face model card and "
+            "config.json of Qwen/Qwen3-30B-A3B (hidden 2048, head_dim 128, moe_intermediate_size "
+            "768, vocab 151936, untied, norm_topk_prob true): 30.5B in total, 3.3B activated.",
+            note=_QK_NORM_NOTE.format(
+                missing=qk_norm_parameters(qwen3, per_head=True), cls="Qwen3MoeForCausalLM"
+            )
+            + " The shape gives 3.35B active parameters; the card's 3.3B is cut, not rounded.",
+            published_active_as="3.3B",
+            max_active_gap=0.02,
+        ),
+        Preset(
+            "olmoe-1b-7b",
+            olmoe,
+            "6.9B",
+            "Muennighoff et al. 2024 (OLMoE): 6.9B total and 1.3B active parameters (the "
+            "abstract rounds them to 7B and 1B); shape from the Hugging Face config.json of "
+            "allenai/OLMoE-1B-7B-0924 (16 layers, hidden 2048, 16 heads, 64 experts, 8 per "
+            "token, intermediate 1024, vocab 50304, norm_topk_prob false, untied, context 4096).",
+            note=_QK_NORM_NOTE.format(
+                missing=qk_norm_parameters(olmoe, per_head=False), cls="OlmoeForCausalLM"
+            ),
+            published_active_as="1.3B",
+        ),
+    ]
 
 
 _GPT2 = {
@@ -308,6 +446,10 @@ def _build_presets() -> dict[str, Preset]:
 #: ``.source`` and, where the paper states it, ``.training_tokens``.
 PRESETS: Mapping[str, Preset] = MappingProxyType(_build_presets())
 
+#: Mixtures of experts by name (chapter 8), with their published total and active counts:
+#: ``MOE_PRESETS["mixtral-8x7b"].published_params`` and ``.published_active_params``.
+MOE_PRESETS: Mapping[str, Preset] = MappingProxyType({p.name: p for p in _moe_presets()})
+
 
 def _tokens(count: float) -> str:
     return f"{count / 1e12:g}T" if count >= 1e12 else f"{count / 1e9:g}B"
@@ -332,5 +474,21 @@ def preset_table(names: list[str] | None = None) -> str:
         rows.append(
             f"{name + mark:<16}{preset.estimated_params:>17,}{preset.published_as:>15}"
             f"{preset.gap:>+9.2%}{tokens:>8}"
+        )
+    return "\n".join(rows)
+
+
+def moe_preset_table() -> str:
+    """Total and active parameters of :data:`MOE_PRESETS`, computed and published (chapter 8)."""
+    header = (
+        f"{'model':<15}{'total':>17}{'published':>10}{'active':>16}{'published':>10}"
+        f"{'active share':>14}"
+    )
+    rows = [header, "-" * len(header)]
+    for name, preset in MOE_PRESETS.items():
+        total, active = preset.estimated_params, preset.estimated_active_params
+        rows.append(
+            f"{name:<15}{total:>17,}{preset.published_as:>10}{active:>16,}"
+            f"{preset.published_active_as:>10}{active / total:>14.1%}"
         )
     return "\n".join(rows)

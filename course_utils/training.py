@@ -31,6 +31,7 @@ from course_utils.checks import (
 )
 from course_utils.environment import resolve_device
 from course_utils.model import DecoderLM, next_token_loss
+from course_utils.moe import auxiliary_losses, expert_load
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ class TrainingConfig:
     eval_every: int = 100
     eval_windows: int = 64  # held-out windows of context_len + 1 tokens, the same every time
     seed: int = 0
+    # Mixture of experts only (chapter 8): weights of the load-balancing loss (Fedus et al.
+    # 2022, section 2.2: alpha = 1e-2) and of the router z-loss (Zoph et al. 2022, section 3.1:
+    # 1e-3; off by default).
+    aux_loss_weight: float = 0.01
+    z_loss_weight: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "context_len", "eval_every", "eval_windows"):
@@ -65,7 +71,7 @@ class TrainingConfig:
             int_at_least(name, getattr(self, name), 0)
         for name in ("learning_rate", "grad_clip"):
             positive_number(name, getattr(self, name))
-        for name in ("min_learning_rate", "weight_decay"):
+        for name in ("min_learning_rate", "weight_decay", "aux_loss_weight", "z_loss_weight"):
             number_at_least(name, getattr(self, name), 0)
         if self.min_learning_rate > self.learning_rate:
             raise ValueError(
@@ -233,6 +239,10 @@ class TrainingHistory:
     eval_steps: list[int] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     seconds: float = 0.0  # time spent training, evaluations included
+    # Mixture of experts (chapter 8): at each evaluation, tokens per expert on the held-out
+    # windows, one list per MoE layer; and each step's load-balancing loss.
+    expert_load: list[list[list[int]]] = field(default_factory=list)
+    aux_loss: list[float] = field(default_factory=list)
 
     @property
     def final_val_loss(self) -> float:
@@ -322,6 +332,7 @@ class Trainer:
         self.sampler = torch.Generator().manual_seed(config.seed)  # on the CPU everywhere
         self.step = 0
         self.history = TrainingHistory()
+        self._last_expert_load: list[list[int]] | None = None
 
     @property
     def tokens_seen(self) -> int:
@@ -335,16 +346,23 @@ class Trainer:
         self.model.eval()
         total = 0.0
         batch = self.config.batch_size
+        load = None
         for start in range(0, len(self.val_windows), batch):
             windows = self.val_windows[start : start + batch].to(self.device)
             total += next_token_loss(self.model, windows).item() * len(windows)
+            if self.model.config.is_moe:
+                counts = expert_load(self.model)
+                load = counts if load is None else load + counts
         self.model.train(was_training)
+        self._last_expert_load = None if load is None else load.tolist()
         return total / len(self.val_windows)
 
     def _record_evaluation(self) -> None:
         if not self.history.eval_steps or self.history.eval_steps[-1] != self.step:
             self.history.eval_steps.append(self.step)
             self.history.val_loss.append(self.evaluate())
+            if self._last_expert_load is not None:
+                self.history.expert_load.append(self._last_expert_load)
 
     def sample_batch(self) -> torch.Tensor:
         """The next batch of training windows this process computes: all ``batch_size`` of them.
@@ -366,7 +384,14 @@ class Trainer:
             group["lr"] = learning_rate
         windows = self.sample_batch().to(self.device)
         loss = next_token_loss(self.model, windows)
-        loss.backward()
+        objective = loss
+        if self.model.config.is_moe:  # chapter 8: keep the experts' load balanced
+            balance, z = auxiliary_losses(self.model)
+            objective = loss + self.config.aux_loss_weight * balance
+            if self.config.z_loss_weight:
+                objective = objective + self.config.z_loss_weight * z
+            self.history.aux_loss.append(balance.item())
+        objective.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)

@@ -61,3 +61,48 @@ def hf_parameter_count(config: ModelConfig, hf_config=None) -> int:
     with torch.device("meta"):
         model = hf_model(config, hf_config)
     return sum(p.numel() for p in model.parameters())
+
+
+def hf_moe_model(config: ModelConfig, family: str):
+    """The `transformers` mixture of experts with ``config``'s shape, on the meta device.
+
+    ``family``: "mixtral" (MixtralForCausalLM), "qwen3_moe" (Qwen3MoeForCausalLM: QK-norm per
+    head) or "olmoe" (OlmoeForCausalLM: QK-norm over the whole projections).
+    """
+    import transformers
+
+    from course_utils.hf_mixtral import to_hf_mixtral_config
+
+    if family == "mixtral":
+        hf_config, model_class = (
+            transformers.MixtralConfig(**to_hf_mixtral_config(config)),
+            transformers.MixtralForCausalLM,
+        )
+    else:
+        common = dict(
+            vocab_size=config.vocab_size,
+            hidden_size=config.d_model,
+            num_hidden_layers=config.n_layers,
+            num_attention_heads=config.n_heads,
+            num_key_value_heads=config.n_kv_heads,
+            max_position_embeddings=config.max_seq_len,
+            tie_word_embeddings=config.tie_embeddings,
+            num_experts=config.n_experts,
+            num_experts_per_tok=config.experts_per_token,
+            norm_topk_prob=config.normalize_top_k,
+            pad_token_id=None,
+            bos_token_id=None,
+            eos_token_id=None,
+        )
+        if family == "qwen3_moe":
+            hf_config = transformers.Qwen3MoeConfig(
+                **common, head_dim=config.head_dim, moe_intermediate_size=config.d_expert
+            )
+            model_class = transformers.Qwen3MoeForCausalLM
+        elif family == "olmoe":
+            hf_config = transformers.OlmoeConfig(**common, intermediate_size=config.d_expert)
+            model_class = transformers.OlmoeForCausalLM
+        else:
+            raise ValueError(f"family must be mixtral, qwen3_moe or olmoe; got {family!r}")
+    with torch.device("meta"):
+        return model_class(hf_config)

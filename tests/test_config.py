@@ -122,7 +122,7 @@ def test_dict_round_trip_through_json(config):
 
 def test_from_dict_rejects_unknown_fields():
     with pytest.raises(ValueError, match="unknown ModelConfig fields"):
-        ModelConfig.from_dict({**BASE, "n_experts": 8})
+        ModelConfig.from_dict({**BASE, "n_routed_experts": 8})
 
 
 @pytest.mark.parametrize(
