@@ -1,8 +1,8 @@
-"""Training-step time of chapter 8's dense model and its MoE twin, and the two dispatches.
+"""Training-step time of chapter 7's dense model and its MoE twin, and the two dispatches.
 
     python bench/bench_moe_step.py
 
-One thread (the course's reproducible setting). Chapter 8's two models (2 layers of width 64;
+One thread (the course's reproducible setting). Chapter 7's two models (2 layers of width 64;
 a SwiGLU MLP 256 wide, or 8 experts 128 wide with top-2 routing) take alternating training
 steps on the same batches, so that machine noise hits both alike; the table gives the median
 milliseconds per step and the median of the paired ratios. Then the token-by-token and the

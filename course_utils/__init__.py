@@ -175,7 +175,7 @@ __all__ = [
     "split_tokens",
     "tokens_from_file",
     "unigram_loss",
-    # chapter 8: mixture of experts
+    # chapter 7: mixture of experts
     "MOE_PRESETS",
     "MoEFeedForward",
     "load_balancing_loss",

@@ -41,7 +41,7 @@ def forward_flops_breakdown(
     ``causal=False`` the full context, which is what a kernel that computes the whole s×s
     matrix and then masks it does. ``context_len`` defaults to ``config.max_seq_len``.
     Embedding look-ups, norms, softmax and biases are left out (Kaplan et al. note they are
-    negligible). For a mixture of experts (chapter 8) "mlp" counts the router and the experts
+    negligible). For a mixture of experts (chapter 7) "mlp" counts the router and the experts
     a token uses (``experts_per_token`` routed plus the shared ones): the active weights.
     """
     instance_of("config", config, ModelConfig)

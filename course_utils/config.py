@@ -46,7 +46,7 @@ class ModelConfig:
     the defaulted widths again (``d_model`` 64 → 128 with 4 heads: ``head_dim`` 16 → 32),
     while ``dataclasses.replace`` copies the old widths as if they had been given (16).
 
-    Mixture of experts (chapter 8): ``n_experts`` SwiGLU experts per block replace the MLP
+    Mixture of experts (chapter 7): ``n_experts`` SwiGLU experts per block replace the MLP
     (``None``, the default, is the dense model). Each token goes to ``experts_per_token`` of
     them (top-k); ``n_shared_experts`` more see every token (DeepSeekMoE's shared experts);
     every expert is ``d_expert`` wide (default ``d_ff``). ``normalize_top_k`` rescales the k
@@ -145,7 +145,7 @@ class ModelConfig:
 
     @property
     def is_moe(self) -> bool:
-        """Whether the blocks hold a mixture of experts instead of one MLP (chapter 8)."""
+        """Whether the blocks hold a mixture of experts instead of one MLP (chapter 7)."""
         return self.n_experts is not None
 
     @property

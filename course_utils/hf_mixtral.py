@@ -1,10 +1,10 @@
-"""Hugging Face Mixtral interop: its config and its weight names for a MoE DecoderLM (chapter 8).
+"""Hugging Face Mixtral interop: its config and its weight names for a MoE DecoderLM (chapter 7).
 
 ``MixtralForCausalLM`` is Mistral 7B's decoder (Llama's attention with grouped-query heads)
 with each MLP replaced by a sparse mixture of experts (Jiang et al. 2024, section 2). Its
 checkpoint stores every layer's experts as two stacked tensors, ``gate_up_proj``
 (n_experts, 2·d_expert, d_model: the gate rows first, then the up rows) and ``down_proj``
-(n_experts, d_model, d_expert), and the router as ``mlp.gate.weight``; chapter 8's
+(n_experts, d_model, d_expert), and the router as ``mlp.gate.weight``; chapter 7's
 :class:`~course_utils.moe.MoEFeedForward` keeps one SwiGLU module per expert, so loading
 splits the stacks.
 """
@@ -47,7 +47,7 @@ def _require_mixtral_shape(config: ModelConfig) -> None:
 
 
 def to_hf_mixtral_config(config: ModelConfig) -> dict[str, Any]:
-    """Keyword arguments for ``transformers.MixtralConfig`` describing ``config`` (chapter 8).
+    """Keyword arguments for ``transformers.MixtralConfig`` describing ``config`` (chapter 7).
 
     No sliding window (Mixtral's default has none) and no router jitter, so that the reference
     computes exactly what :class:`DecoderLM` does.
@@ -112,7 +112,7 @@ def load_hf_mixtral_state_dict(model: DecoderLM, state_dict: Mapping[str, torch.
     """Copy a Hugging Face ``MixtralForCausalLM`` state dict into a MoE :class:`DecoderLM`.
 
     The model must have been built from the matching config (:func:`to_hf_mixtral_config`'s
-    inverse); a missing, extra or misshapen tensor is a ``ValueError`` (chapter 8).
+    inverse); a missing, extra or misshapen tensor is a ``ValueError`` (chapter 7).
     """
     renamed = mixtral_state_dict(state_dict, model.config)
     own = model.state_dict()

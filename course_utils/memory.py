@@ -113,7 +113,7 @@ def activation_bytes_per_layer(
     if config.is_moe:  # each token's k routed and the shared experts keep their hidden tensors
         used = config.experts_per_token + config.n_shared_experts
         mlp += 4 * value * tokens * used * config.d_expert
-        mlp += 4 * tokens * config.n_experts  # fp32 router logits for the softmax (chapter 8)
+        mlp += 4 * tokens * config.n_experts  # fp32 router logits for the softmax (chapter 7)
     elif config.mlp == "gelu":
         mlp += 2 * value * tokens * config.d_ff  # GELU input, down-projection input
     else:

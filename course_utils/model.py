@@ -85,7 +85,7 @@ class LLMBlock(nn.Module):
         self.norm1 = make_norm(config)
         self.attention = CausalSelfAttention(config, rotary)
         self.norm2 = make_norm(config)
-        self.mlp = MoEFeedForward(config) if config.is_moe else make_mlp(config)  # chapter 8
+        self.mlp = MoEFeedForward(config) if config.is_moe else make_mlp(config)  # chapter 7
 
     def forward(
         self, x: torch.Tensor, mask: torch.Tensor | None = None, cache: KVCache | None = None

@@ -1,4 +1,4 @@
-"""A mixture-of-experts feed-forward layer: router, top-k, experts, balancing losses (chapter 8).
+"""A mixture-of-experts feed-forward layer: router, top-k, experts, balancing losses (chapter 7).
 
 A router (one linear map) scores every expert for every token; each token is sent to the
 ``experts_per_token`` best-scoring SwiGLU experts and their outputs are added, weighted by the
@@ -38,7 +38,7 @@ def route(
 
     Softmax over all experts (in fp32, as Mixtral does), keep the k largest probabilities,
     and with ``normalize`` divide them by their sum so each token's weights add up to 1
-    (chapter 8).
+    (chapter 7).
     """
     positive_int("k", k)
     if router_logits.ndim != 2 or k > router_logits.shape[-1]:
@@ -60,7 +60,7 @@ def dispatch_loop(
 
     ``x`` is (tokens, d_model); ``weights`` and ``indices`` (tokens, k) come from
     :func:`route`. One expert call per (token, choice) pair: k · tokens small matrix
-    products (chapter 8).
+    products (chapter 7).
     """
     out = torch.zeros_like(x)
     for token in range(x.shape[0]):
@@ -77,7 +77,7 @@ def dispatch_sorted(
 
     The k · tokens pairs are sorted by expert; each expert multiplies the rows of all its
     tokens at once (one batched matrix product instead of one per token), and the weighted
-    results are added back to their tokens with ``index_add_`` (chapter 8). Same values as
+    results are added back to their tokens with ``index_add_`` (chapter 7). Same values as
     :func:`dispatch_loop` up to the order of float additions.
     """
     k = indices.shape[1]
@@ -97,7 +97,7 @@ def dispatch_sorted(
 
 
 def load_balancing_loss(router_logits: torch.Tensor, k: int) -> torch.Tensor:
-    """Switch Transformer's auxiliary loss N · Σᵢ fᵢ · Pᵢ (Fedus et al. 2022, eq. 4) (chapter 8).
+    """Switch Transformer's auxiliary loss N · Σᵢ fᵢ · Pᵢ (Fedus et al. 2022, eq. 4) (chapter 7).
 
     ``fᵢ`` is the fraction of tokens whose top k include expert i (a count, not
     differentiable) and ``Pᵢ`` the mean router probability of expert i (differentiable: the
@@ -118,7 +118,7 @@ def router_z_loss(router_logits: torch.Tensor) -> torch.Tensor:
     """ST-MoE's router z-loss, the mean of (log Σⱼ exp xⱼ)² (Zoph et al. 2022, eq. 5).
 
     Penalises large router logits, which make the softmax's rounding errors large in low
-    precision; Zoph et al. weight it by 10⁻³ (chapter 8).
+    precision; Zoph et al. weight it by 10⁻³ (chapter 7).
     """
     return torch.logsumexp(router_logits.float(), dim=-1).pow(2).mean()
 
@@ -130,7 +130,7 @@ class MoEFeedForward(nn.Module):
     ``d_expert`` wide) and, with ``n_shared_experts``, ``shared``: the shared experts as one
     SwiGLU ``n_shared_experts · d_expert`` wide, which equals their sum. After each forward
     pass ``router_logits`` (tokens, n_experts) and ``expert_indices`` (tokens, k) hold the
-    routing, for the balancing losses and for measuring expert load (chapter 8).
+    routing, for the balancing losses and for measuring expert load (chapter 7).
     """
 
     def __init__(self, config: ModelConfig, dispatch: str = "sorted") -> None:
@@ -173,14 +173,14 @@ class MoEFeedForward(nn.Module):
 
 
 def moe_layers(model: nn.Module) -> list[MoEFeedForward]:
-    """The mixture-of-experts layers of ``model``, first block first (chapter 8)."""
+    """The mixture-of-experts layers of ``model``, first block first (chapter 7)."""
     return [module for module in model.modules() if isinstance(module, MoEFeedForward)]
 
 
 def auxiliary_losses(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
     """(load-balancing loss, router z-loss) of the last forward pass, averaged over layers.
 
-    Zero tensors for a dense model (chapter 8; the trainer adds them to the loss).
+    Zero tensors for a dense model (chapter 7; the trainer adds them to the loss).
     """
     layers = moe_layers(model)
     if not layers:
@@ -208,7 +208,7 @@ def all_to_all_bytes_per_token(config: ModelConfig, bytes_per_value: int = 2) ->
     MoE layer ships each token's d_model-wide hidden vector to the devices of its k experts
     (an all-to-all) and ships the k results back (a second one): 2·k·d_model values per layer.
     This is the upper bound where no chosen expert sits on the token's own device; the
-    backward pass moves as much again (chapter 8).
+    backward pass moves as much again (chapter 7).
     """
     instance_of("config", config, ModelConfig)
     if not config.is_moe:

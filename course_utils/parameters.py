@@ -19,7 +19,7 @@ def parameter_breakdown(config: ModelConfig, *, active: bool = False) -> dict[st
     Keys: token_embeddings, position_embeddings, attention, mlp, norms (all layers plus the
     final norm) and lm_head (0 when tied to the token embeddings). Summed over all layers.
 
-    For a mixture of experts (chapter 8) "mlp" holds the router, the routed experts and the
+    For a mixture of experts (chapter 7) "mlp" holds the router, the routed experts and the
     shared ones; with ``active=True`` it counts only what one token uses: the router, its
     ``experts_per_token`` experts and the shared experts. A dense model's active count is
     its total.
@@ -64,7 +64,7 @@ def non_embedding_parameters(config: ModelConfig) -> int:
 
 
 def moe_layer_parameters(config: ModelConfig, *, active: bool = False) -> int:
-    """Parameters of one mixture-of-experts layer, or those one token uses (chapter 8).
+    """Parameters of one mixture-of-experts layer, or those one token uses (chapter 7).
 
     A linear router (n_experts × d_model, no bias, as in Mixtral), ``n_experts`` SwiGLU
     experts of width ``d_expert`` and the shared experts, built as DeepSeek-V3 builds them: one
@@ -129,7 +129,7 @@ def estimate_parameters(
     ``estimate_parameters(config)`` sums :func:`parameter_breakdown`. The course's starter
     code's call ``estimate_parameters(n_layers=32, embed_dim=4096)`` still works and gives its
     rough figure (:func:`seed_estimate`). ``active=True`` counts the parameters one token
-    uses, which differ from the total only for a mixture of experts (chapter 8).
+    uses, which differ from the total only for a mixture of experts (chapter 7).
     """
     if config is not None:
         if n_layers is not None or embed_dim is not None:

@@ -66,7 +66,7 @@ class Preset:
     max_gap: float | None = None
     training_tokens: float | None = None
     tokens_source: str = ""
-    published_active_as: str = ""  # a mixture of experts' published active count (chapter 8)
+    published_active_as: str = ""  # a mixture of experts' published active count (chapter 7)
     max_active_gap: float | None = None
 
     def __post_init__(self) -> None:
@@ -99,7 +99,7 @@ class Preset:
 
     @property
     def estimated_active_params(self) -> int:
-        """``estimate_parameters(self.config, active=True)``: what one token uses (chapter 8)."""
+        """``estimate_parameters(self.config, active=True)``: what one token uses (chapter 7)."""
         return estimate_parameters(self.config, active=True)
 
     @property
@@ -152,7 +152,7 @@ def relative_position_parameters(config: ModelConfig) -> int:
 
 
 def qk_norm_parameters(config: ModelConfig, per_head: bool) -> int:
-    """Weights of the RMSNorms that Qwen3 and OLMoE apply to queries and keys (chapter 8).
+    """Weights of the RMSNorms that Qwen3 and OLMoE apply to queries and keys (chapter 7).
 
     Qwen3 normalises each head's query and key with one head_dim-wide RMSNorm shared by the
     heads (``per_head=True``: 2·head_dim per layer); OLMoE normalises the whole query and key
@@ -446,7 +446,7 @@ def _build_presets() -> dict[str, Preset]:
 #: ``.source`` and, where the paper states it, ``.training_tokens``.
 PRESETS: Mapping[str, Preset] = MappingProxyType(_build_presets())
 
-#: Mixtures of experts by name (chapter 8), with their published total and active counts:
+#: Mixtures of experts by name (chapter 7), with their published total and active counts:
 #: ``MOE_PRESETS["mixtral-8x7b"].published_params`` and ``.published_active_params``.
 MOE_PRESETS: Mapping[str, Preset] = MappingProxyType({p.name: p for p in _moe_presets()})
 
@@ -479,7 +479,7 @@ def preset_table(names: list[str] | None = None) -> str:
 
 
 def moe_preset_table() -> str:
-    """Total and active parameters of :data:`MOE_PRESETS`, computed and published (chapter 8)."""
+    """Total and active parameters of :data:`MOE_PRESETS`, computed and published (chapter 7)."""
     header = (
         f"{'model':<15}{'total':>17}{'published':>10}{'active':>16}{'published':>10}"
         f"{'active share':>14}"

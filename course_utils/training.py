@@ -58,7 +58,7 @@ class TrainingConfig:
     eval_every: int = 100
     eval_windows: int = 64  # held-out windows of context_len + 1 tokens, the same every time
     seed: int = 0
-    # Mixture of experts only (chapter 8): weights of the load-balancing loss (Fedus et al.
+    # Mixture of experts only (chapter 7): weights of the load-balancing loss (Fedus et al.
     # 2022, section 2.2: alpha = 1e-2) and of the router z-loss (Zoph et al. 2022, section 3.1:
     # 1e-3; off by default).
     aux_loss_weight: float = 0.01
@@ -239,7 +239,7 @@ class TrainingHistory:
     eval_steps: list[int] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     seconds: float = 0.0  # time spent training, evaluations included
-    # Mixture of experts (chapter 8): at each evaluation, tokens per expert on the held-out
+    # Mixture of experts (chapter 7): at each evaluation, tokens per expert on the held-out
     # windows, one list per MoE layer; and each step's load-balancing loss.
     expert_load: list[list[list[int]]] = field(default_factory=list)
     aux_loss: list[float] = field(default_factory=list)
@@ -385,7 +385,7 @@ class Trainer:
         windows = self.sample_batch().to(self.device)
         loss = next_token_loss(self.model, windows)
         objective = loss
-        if self.model.config.is_moe:  # chapter 8: keep the experts' load balanced
+        if self.model.config.is_moe:  # chapter 7: keep the experts' load balanced
             balance, z = auxiliary_losses(self.model)
             objective = loss + self.config.aux_loss_weight * balance
             if self.config.z_loss_weight:

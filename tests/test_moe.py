@@ -1,4 +1,4 @@
-"""Chapter 8's mixture of experts against transformers' Mixtral, Qwen3-MoE and OLMoE."""
+"""Chapter 7's mixture of experts against transformers' Mixtral, Qwen3-MoE and OLMoE."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Chapter 6's exercises: memory and communication when training is split over devices.
-
-The ids continue after the review quiz's (6.1 to 6.16) while that chapter still carries
-number 6; they become 6.1 to 6.3 when the review moves to the end of the course.
-"""
+"""Chapter 6's exercises: memory and communication when training is split over devices."""
 
 from __future__ import annotations
 
@@ -15,12 +11,12 @@ from course_utils.parallelism import (
 )
 from course_utils.presets import PRESETS
 
-# Exercise 6.17: Llama-2-7B on 8 GPUs with ZeRO stage 2.
+# Exercise 6.1: Llama-2-7B on 8 GPUs with ZeRO stage 2.
 _PSI = PRESETS["llama-2-7b"].estimated_params
 
 register(
     Exercise(
-        id="6.17",
+        id="6.1",
         prompt="Llama-2-7B (6,738,415,616 parameters) is trained with mixed-precision Adam on 8 "
         "GPUs with ZeRO stage 2. How many GB of weights, gradients and optimizer states does "
         "each GPU hold?",
@@ -36,7 +32,7 @@ register(
 
 register(
     Exercise(
-        id="6.18",
+        id="6.2",
         prompt="A 1.5-billion-parameter model is trained with plain data parallelism on 64 GPUs; "
         "its bf16 gradients are averaged with a ring all-reduce after every step. How many GB "
         "does each GPU send per step?",
@@ -53,7 +49,7 @@ register(
 
 register(
     Exercise(
-        id="6.19",
+        id="6.3",
         prompt="A pipeline of 16 stages runs 32 micro-batches per step with a 1F1B schedule and "
         "no interleaving. What is its bubble: the idle time as a fraction of the time spent "
         "computing?",

@@ -12,7 +12,7 @@ Each chapter registers its exercises in a module of :mod:`course_utils.exercises
 imports run one way. Every exercise carries a correct and a wrong example answer so the tests
 can prove that its check accepts the one and rejects the other, and that no check passes a
 stub. :func:`multiple_choice` and :func:`numeric` register quiz questions whose every wrong
-answer explains itself (chapter 6 asks only those; any chapter may).
+answer explains itself (chapter 8 asks only those; any chapter may).
 """
 
 from __future__ import annotations

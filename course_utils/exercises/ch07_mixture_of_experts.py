@@ -1,4 +1,4 @@
-"""Chapter 8's exercises: mixture of experts."""
+"""Chapter 7's exercises: mixture of experts."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def _judge_route(answer: Callable[[torch.Tensor, int], Any]) -> str | None:
 
 register(
     Exercise(
-        id="8.1",
+        id="7.1",
         prompt="Write top_k_route(router_logits, k) for Mixtral: return (weights, indices), the "
         "k experts each token goes to and their weights.",
         hint="softmax over all experts (dim=-1), torch.topk(probabilities, k), then divide the "
@@ -73,7 +73,7 @@ _TOTAL = estimate_parameters(_MIXTRAL)
 
 register(
     Exercise(
-        id="8.2",
+        id="7.2",
         prompt="How many parameters does Mixtral-8x7B use per token (in billions)? 32 layers, "
         "d_model 4096, attention 2·4096² + 2·4096·1024 per layer, 8 SwiGLU experts of width "
         "14336 with top-2 routing, a router per layer, 32,000-token vocabulary, untied head.",
@@ -92,7 +92,7 @@ _WEIGHTS_GB = weight_bytes(_MIXTRAL, "bf16") / 1e9
 
 register(
     Exercise(
-        id="8.3",
+        id="7.3",
         prompt="How many GB (10⁹ bytes) of accelerator memory do Mixtral-8x7B's weights take "
         "in bf16, to serve it?",
         hint="every expert must be resident, since the next token may pick any of them: "
