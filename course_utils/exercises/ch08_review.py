@@ -474,3 +474,145 @@ multiple_choice(
     "uninterrupted one (bit for bit on a CPU, as chapter 5's tests check).",
     hint="list everything that changes from one training step to the next.",
 )
+
+multiple_choice(
+    id="8.17",
+    title="what FSDP keeps",
+    chapter=6,
+    question="Training with ZeRO stage 3 (PyTorch's FSDP) on N GPUs, what does each GPU keep "
+    "between the layers it computes?",
+    options={
+        "a": "all weights, and 1/N of the gradients and optimizer states;",
+        "b": "1/N of the weights, of the gradients and of the optimizer states;",
+        "c": "all weights and gradients, and 1/N of the optimizer states;",
+        "d": "1/N of the optimizer states, the rest moved to the CPU;",
+    },
+    right="b",
+    why_not={
+        "a": "that is stage 2: the 16-bit weights stay whole on every GPU.",
+        "c": "that is stage 1 (ZeroRedundancyOptimizer): only the optimizer states are split.",
+        "d": "that is CPU offloading, a different technique; stage 3 keeps its shards on the GPU.",
+    },
+    explanation="stage 3 partitions all three: (2 + 2 + 12)·Ψ/N bytes per GPU in mixed "
+    "precision; each layer's weights are all-gathered just before it computes and freed after.",
+    hint="stage 1 splits the optimizer states, stage 2 also the gradients; what does stage 3 add?",
+)
+
+numeric(
+    id="8.18",
+    title="the bytes of an all-reduce",
+    chapter=6,
+    question="A 7-billion-parameter model is trained with plain data parallelism (DDP) on 8 GPUs; "
+    "its bf16 gradients are summed with a ring all-reduce every step. How many GB does each GPU "
+    "send per step?",
+    answer=lambda: 2 * (8 - 1) / 8 * 2 * 7e9 / 1e9,
+    slips={
+        "the second half of the ring (all-gather after reduce-scatter)": lambda: (
+            (8 - 1) / 8 * 2 * 7e9 / 1e9
+        ),
+        "bf16 is 2 bytes per gradient, not 4": lambda: 2 * (8 - 1) / 8 * 4 * 7e9 / 1e9,
+    },
+    rel_tol=1e-3,
+    unit="GB",
+    explanation="24.5 GB: a ring all-reduce sends 2·(N−1)/N of the 14 GB message from every "
+    "GPU, almost twice the gradients, whatever the number of GPUs.",
+    hint="reduce-scatter then all-gather, each sending (N−1)/N of the message; 2 bytes per "
+    "parameter.",
+)
+
+multiple_choice(
+    id="8.19",
+    title="two ranks on a laptop",
+    chapter=6,
+    question="Chapter 6 trained the chapter-5 model on two gloo ranks on a two-core laptop. Why "
+    "was it no faster than one process?",
+    options={
+        "a": "gloo rounds the gradients, so the run needs more steps;",
+        "b": "each rank computes the whole batch, so the work doubles;",
+        "c": "both ranks share the two cores and spend time exchanging data;",
+        "d": "FSDP reloads the whole model from disk at every step;",
+    },
+    right="c",
+    why_not={
+        "a": "the measured losses equal one process's to float rounding: no extra steps.",
+        "b": "each rank computes only its slice of the global batch: the work is split.",
+        "d": "FSDP all-gathers shards between processes in memory; nothing is read from disk.",
+    },
+    explanation="the work is split, but two processes on two cores get no more compute than "
+    "one, and they add communication; the lessons are memory and communication, which a "
+    "cluster turns into speed.",
+    hint="what does a second process on the same two cores add, and what does it cost?",
+)
+
+multiple_choice(
+    id="8.20",
+    title="what a mixture of experts makes bigger",
+    chapter=7,
+    question="Mixtral 8x7B is Mistral 7B with each MLP replaced by 8 experts, 2 used per token. "
+    "Compared with Mistral 7B, what grows by the largest factor?",
+    options={
+        "a": "the forward FLOPs per token, about six times;",
+        "b": "the KV cache per token, about six times;",
+        "c": "the weights held in memory, about six times;",
+        "d": "the attention FLOPs per token, about two times.",
+    },
+    right="c",
+    why_not={
+        "a": "a token runs 2 of the 8 experts: the MLP's FLOPs double and nothing else grows, "
+        "so the forward pass costs about 1.8 times Mistral's.",
+        "b": "the cache holds the attention's keys and values, which Mixtral leaves as they are: "
+        "the same size as Mistral's.",
+        "d": "attention is unchanged; only the feed-forward part is routed.",
+    },
+    explanation="all 8 experts must be resident: 46.7B parameters (93 GB in bf16) against "
+    "Mistral's 7.2B, while each token uses 12.9B.",
+    hint="which of memory, compute and cache follows the total count, and which the active one?",
+)
+
+numeric(
+    id="8.21",
+    title="the experts one token uses",
+    chapter=7,
+    question="Qwen3-30B-A3B has 48 layers of width 2048; each holds 128 SwiGLU experts 768 wide "
+    "and routes a token to 8 of them. How many billion expert weights does one token use, "
+    "over all layers (routed experts only, no router)?",
+    answer=lambda: 48 * 8 * 3 * 2048 * 768 / 1e9,
+    slips={
+        "every expert of every layer; a token uses 8 of the 128.": (
+            lambda: 48 * 128 * 3 * 2048 * 768 / 1e9
+        ),
+        "two matrices per expert; SwiGLU has three (gate, up, down).": (
+            lambda: 48 * 8 * 2 * 2048 * 768 / 1e9
+        ),
+        "one layer only; multiply by the 48 layers.": lambda: 8 * 3 * 2048 * 768 / 1e9,
+    },
+    rel_tol=1e-3,
+    unit="B",
+    explanation="48 x 8 x 3 x 2048 x 768 = 1.81B of the model's 28.99B expert weights: about 6%.",
+    hint="an expert is three 2048 x 768 matrices; count 8 experts per layer, 48 layers.",
+)
+
+multiple_choice(
+    id="8.22",
+    title="training a mixture of experts without the balancing loss",
+    chapter=7,
+    question="You train chapter 7's small MoE with aux_loss_weight=0. What does the heat map of "
+    "tokens per expert show after a few dozen steps?",
+    options={
+        "a": "every expert still gets about 1/8 of the tokens, as at the start;",
+        "b": "a few experts take most of the tokens, the others almost none;",
+        "c": "training stops: top-k selection has no gradient without the loss;",
+        "d": "all experts run for every token, as in a dense model.",
+    },
+    right="b",
+    why_not={
+        "a": "nothing in the language-model loss asks for balance; experts that get slightly "
+        "better early receive more tokens and get better still.",
+        "c": "the chosen experts' weights (the router probabilities) carry the gradient; the "
+        "balancing loss only adds a push towards even use.",
+        "d": "the loss's weight does not change top-k routing: each token still runs k experts.",
+    },
+    explanation="the routing collapses onto a few experts; the Switch Transformer loss "
+    "(Fedus et al. 2022, eq. 4) keeps the shares near 1/E.",
+    hint="what rewards an expert that receives many tokens, and what penalises it?",
+)
