@@ -11,6 +11,8 @@ import json
 import os
 import sys
 
+import nbval.plugin
+
 from course_utils.environment import OFFLINE_GUARD, use_reproducible_settings
 from tests.kernel_variant import KERNEL_VARIANT_ENV
 
@@ -22,3 +24,17 @@ os.environ.update(json.loads(os.environ.get(KERNEL_VARIANT_ENV, "{}")))
 if "sitecustomize" not in sys.modules or not hasattr(sys.modules["sitecustomize"], "is_local"):
     sys.path.insert(0, str(OFFLINE_GUARD))
     import sitecustomize  # noqa: F401
+
+
+# nbval waits at most 5 s for each output message once a cell has finished. On a loaded
+# two-core machine (the kernel-path variants run two notebooks at a time, each sharing chapter
+# 5's study between two worker processes) the kernel's messages can lag longer than that.
+_new_cell = nbval.plugin.IPyNbCell.__init__
+
+
+def _patient_cell(self, *args, **kwargs):
+    _new_cell(self, *args, **kwargs)
+    self.output_timeout = 60
+
+
+nbval.plugin.IPyNbCell.__init__ = _patient_cell

@@ -41,7 +41,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     ),
     Chapter(6, "06_scaling_out.ipynb", "Scaling out: training one model on many devices", 90, True),
     Chapter(
-        8, "07_mixture_of_experts.ipynb", "Mixture of experts: more weights, same compute", 75, True
+        7, "07_mixture_of_experts.ipynb", "Mixture of experts: more weights, same compute", 75, True
     ),
     Chapter(8, "08_review.ipynb", "Review: the key takeaways, corrected, and a quiz", 60),
 )

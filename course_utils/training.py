@@ -335,6 +335,11 @@ class Trainer:
         self._last_expert_load: list[list[int]] | None = None
 
     @property
+    def decoder(self) -> DecoderLM:
+        """The :class:`DecoderLM` being trained, inside any wrapper (DDP's ``module``)."""
+        return getattr(self.model, "module", self.model)
+
+    @property
     def tokens_seen(self) -> int:
         """Training tokens read so far: ``step · batch_size · context_len``."""
         return self.step * self.config.tokens_per_step
@@ -350,8 +355,8 @@ class Trainer:
         for start in range(0, len(self.val_windows), batch):
             windows = self.val_windows[start : start + batch].to(self.device)
             total += next_token_loss(self.model, windows).item() * len(windows)
-            if self.model.config.is_moe:
-                counts = expert_load(self.model)
+            if self.decoder.config.is_moe:
+                counts = expert_load(self.decoder)
                 load = counts if load is None else load + counts
         self.model.train(was_training)
         self._last_expert_load = None if load is None else load.tolist()
@@ -385,8 +390,8 @@ class Trainer:
         windows = self.sample_batch().to(self.device)
         loss = next_token_loss(self.model, windows)
         objective = loss
-        if self.model.config.is_moe:  # chapter 7: keep the experts' load balanced
-            balance, z = auxiliary_losses(self.model)
+        if self.decoder.config.is_moe:  # chapter 7: keep the experts' load balanced
+            balance, z = auxiliary_losses(self.decoder)
             objective = loss + self.config.aux_loss_weight * balance
             if self.config.z_loss_weight:
                 objective = objective + self.config.z_loss_weight * z
