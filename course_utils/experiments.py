@@ -28,7 +28,7 @@ from course_utils.environment import resolve_device
 from course_utils.model import DecoderLM
 from course_utils.parameters import estimate_parameters, non_embedding_parameters
 from course_utils.scaling import HOFFMANN_TABLE_2
-from course_utils.scaling_fit import bootstrap_scaling_law, fit_scaling_law, resample_indices
+from course_utils.scaling_fit import fit_scaling_law, refit_scaling_law
 from course_utils.training import Trainer, TrainingConfig, token_tensor
 
 #: The width of each attention head in the study's models (d_model / n_heads): narrow, so
@@ -332,30 +332,41 @@ def fit_isoflop_study(
     Quantities: ``E``, ``alpha``, ``beta`` and the exponents ``a3``, ``b3`` of chapter 2's law
     fitted to every run (Approach 3); ``a2``, ``b2`` from the parabolas' minima (Approach 2);
     and, per budget C, ``tokens_per_parameter@C`` and ``tokens_per_non_embedding@C`` at
-    Approach 2's minimum. Each resample draws runs with replacement within every budget.
+    Approach 2's minimum. A study has too few runs per budget to redraw whole runs, so each
+    resample redraws their scatter instead: every run's loss is multiplied by exp(r), r drawn
+    with replacement from the runs' own log-residuals around the fitted law (centred, and
+    widened for the law's 5 fitted constants), and both approaches are fitted again. The
+    intervals therefore show what scatter of that size does to each result; chance between
+    seeds beyond it is not in them.
     """
+    positive_int("n_resamples", n_resamples)
     N, D, loss = measurements(runs)
-    budgets = np.array([run.budget for run in runs])
     law = fit_scaling_law(N, D, loss)
-    fits = bootstrap_scaling_law(N, D, loss, n_resamples=n_resamples, seed=seed, strata=budgets)
-    E, alpha, beta = fits[:, 0], fits[:, 3], fits[:, 4]
-    estimates = {
+    residuals = np.log(loss / law.predict_loss(N, D))
+    residuals = (residuals - residuals.mean()) * math.sqrt(len(runs) / max(1, len(runs) - 5))
+    budgets = sorted({run.budget for run in runs})
+    estimates = _approach_3(law) | _approach_2(isoflop_minima(runs), budgets)
+    rng = np.random.default_rng(seed)
+    resamples: dict[str, list[float]] = {}
+    for _ in range(n_resamples):
+        noisy = loss * np.exp(rng.choice(residuals, size=len(runs)))
+        redrawn = [replace(run, loss=float(value)) for run, value in zip(runs, noisy, strict=True)]
+        values = _approach_3(refit_scaling_law(law, N, D, noisy))
+        values |= _approach_2(isoflop_minima(redrawn), budgets)
+        for name, value in values.items():
+            resamples.setdefault(name, []).append(value)
+    return StudyFit(estimates, {k: np.asarray(v, dtype=float) for k, v in resamples.items()})
+
+
+def _approach_3(law) -> dict[str, float]:
+    """The fitted law's quantities by name."""
+    return {
         "E": law.E,
         "alpha": law.alpha,
         "beta": law.beta,
         "a3": law.params_exponent,
         "b3": law.tokens_exponent,
     }
-    resamples = {"E": E, "alpha": alpha, "beta": beta, "a3": beta / (alpha + beta)}
-    resamples["b3"] = 1 - resamples["a3"]
-    every_budget = sorted(set(budgets))
-    estimates |= _approach_2(isoflop_minima(runs), every_budget)
-    rng = np.random.default_rng(seed)
-    for _ in range(n_resamples):
-        picked = [runs[i] for i in resample_indices(len(runs), rng, budgets)]
-        for name, value in _approach_2(isoflop_minima(picked), every_budget).items():
-            resamples.setdefault(name, []).append(value)
-    return StudyFit(estimates, {k: np.asarray(v, dtype=float) for k, v in resamples.items()})
 
 
 def _approach_2(minima: list[IsoFlopMinimum], budgets: Sequence[float]) -> dict[str, float]:
@@ -418,7 +429,7 @@ def describe_study_fit(fit: StudyFit, level: float = 0.9) -> str:
         if name.startswith("tokens_per_parameter@"):
             budget = name.partition("@")[2]
             other = f"tokens_per_non_embedding@{budget}"
-            label = f"C = {float(budget):.0e} FLOPs"
+            label = f"C = {float(budget):.2g} FLOPs"
             lines.append(f"{label:<34} {cell(name, 0):<22} {cell(other, 0)}")
     return "\n".join(lines)
 
@@ -439,7 +450,7 @@ def plot_isoflop_study(runs: Sequence[IsoFlopRun], law=None, ax=None):
         profile = sorted((r for r in runs if r.budget == budget), key=lambda r: r.n_params)
         sizes = np.array([r.n_params for r in profile], dtype=float)
         losses = np.array([r.loss for r in profile])
-        ax.plot(sizes, losses, "o", color=color, label=f"C = {budget:.0e} FLOPs")
+        ax.plot(sizes, losses, "o", color=color, label=f"C = {budget:.2g} FLOPs")
         grid = np.geomspace(sizes[0] / 1.3, sizes[-1] * 1.3, 100)
         parabola = np.polyfit(np.log(sizes), losses, 2)
         ax.plot(grid, np.polyval(parabola, np.log(grid)), "-", color=color, alpha=0.6)

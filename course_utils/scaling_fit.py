@@ -183,16 +183,13 @@ def bootstrap_scaling_law(
     n_resamples: int = 100,
     seed: int = 0,
     delta: float = HUBER_DELTA,
-    strata=None,
 ) -> np.ndarray:
     """Refit on ``n_resamples`` resamples of the measurements (drawn with replacement).
 
     Returns an array of shape (n_resamples, 5) with columns E, A, B, alpha, beta: its spread
     shows how well the data pin each constant down. Each refit starts from the fit to all the
     data (a full grid per resample is what a real study would afford: Besiroglu et al. 2024
-    use 4,000 resamples). With ``strata`` (one label per measurement, e.g. its compute
-    budget), each resample draws within every stratum as many measurements as it holds, so
-    every budget stays in every resample (chapter 5).
+    use 4,000 resamples).
     """
     log_n, log_d, log_loss = _measurements(N, D, loss)
     int_at_least("n_resamples", n_resamples, 2)
@@ -200,26 +197,20 @@ def bootstrap_scaling_law(
     rng = np.random.default_rng(seed)
     fits = np.empty((n_resamples, 5))
     for row in range(n_resamples):
-        pick = resample_indices(log_n.size, rng, strata)
+        pick = rng.integers(0, log_n.size, size=log_n.size)
         result = _minimise(start, log_n[pick], log_d[pick], log_loss[pick], delta)
         law = _law(result.x)
         fits[row] = (law.E, law.A, law.B, law.alpha, law.beta)
     return fits
 
 
-def resample_indices(size: int, rng: np.random.Generator, strata=None) -> np.ndarray:
-    """Indices of one bootstrap resample of ``size`` measurements, drawn with replacement.
+def refit_scaling_law(law: ScalingLaws, N, D, loss, *, delta: float = HUBER_DELTA) -> ScalingLaws:
+    """The fit to (N, D, loss) found by L-BFGS from ``law`` instead of from the whole grid.
 
-    Without ``strata`` from all of them; with ``strata`` (one label per measurement) within
-    each label's group, as many as the group holds (a stratified bootstrap, chapter 5).
+    The quick refit a bootstrap needs when the measurements change a little (chapter 5).
     """
-    if strata is None:
-        return rng.integers(0, size, size=size)
-    labels = np.asarray(strata)
-    if labels.shape != (size,):
-        raise ValueError(f"strata must give one label per measurement ({size}), got {labels.shape}")
-    groups = [np.flatnonzero(labels == label) for label in np.unique(labels)]
-    return np.concatenate([rng.choice(group, size=group.size) for group in groups])
+    log_n, log_d, log_loss = _measurements(N, D, loss)
+    return _law(_minimise(law_to_theta(law), log_n, log_d, log_loss, delta).x)
 
 
 def synthetic_measurements(
