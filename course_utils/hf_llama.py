@@ -131,17 +131,25 @@ def load_hf_llama_state_dict(model: DecoderLM, state_dict: Mapping[str, torch.Te
                 "the state dict has its own lm_head.weight, but this model ties it to the "
                 "token embeddings: build it with tie_embeddings=False"
             )
+    load_matching_state_dict(model, renamed)
+
+
+def load_matching_state_dict(model: DecoderLM, state_dict: Mapping[str, torch.Tensor]) -> None:
+    """Load ``state_dict`` (already in our names) into ``model`` if it matches exactly.
+
+    A missing, extra or misshapen tensor is a ``ValueError`` that names it (chapters 3 and 7).
+    """
     own = model.state_dict()
-    missing, unexpected = sorted(set(own) - set(renamed)), sorted(set(renamed) - set(own))
+    missing, unexpected = sorted(set(own) - set(state_dict)), sorted(set(state_dict) - set(own))
     if missing or unexpected:
         raise ValueError(
             f"state dict does not match this model's config: missing {missing}, "
             f"unexpected {unexpected}"
         )
-    for name, tensor in renamed.items():
+    for name, tensor in state_dict.items():
         if tensor.shape != own[name].shape:
             raise ValueError(
                 f"{name}: the state dict has shape {tuple(tensor.shape)}, this model "
                 f"{tuple(own[name].shape)}; build the model from the checkpoint's config"
             )
-    model.load_state_dict(renamed)
+    model.load_state_dict(state_dict)

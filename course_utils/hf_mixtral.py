@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from course_utils.config import ModelConfig
+from course_utils.hf_llama import load_matching_state_dict
 from course_utils.model import DecoderLM
 
 _LAYER_NAMES = {
@@ -115,17 +116,4 @@ def load_hf_mixtral_state_dict(model: DecoderLM, state_dict: Mapping[str, torch.
     inverse); a missing, extra or misshapen tensor is a ``ValueError`` (chapter 7).
     """
     renamed = mixtral_state_dict(state_dict, model.config)
-    own = model.state_dict()
-    missing, unexpected = sorted(set(own) - set(renamed)), sorted(set(renamed) - set(own))
-    if missing or unexpected:
-        raise ValueError(
-            f"state dict does not match this model's config: missing {missing}, "
-            f"unexpected {unexpected}"
-        )
-    for name, tensor in renamed.items():
-        if tensor.shape != own[name].shape:
-            raise ValueError(
-                f"{name}: the state dict has shape {tuple(tensor.shape)}, this model "
-                f"{tuple(own[name].shape)}; build the model from the checkpoint's config"
-            )
-    model.load_state_dict(renamed)
+    load_matching_state_dict(model, renamed)

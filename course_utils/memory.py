@@ -148,7 +148,7 @@ def activation_bytes(
 
 @dataclass(frozen=True)
 class TrainingMemory:
-    """Bytes to train a model with Adam, by kind (chapter 1)."""
+    """Bytes to train a model with Adam, by kind (chapter 1; on one device, chapter 6)."""
 
     weights: float
     gradients: float

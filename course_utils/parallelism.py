@@ -39,7 +39,12 @@ from course_utils.checks import (
     positive_number,
 )
 from course_utils.config import ModelConfig
-from course_utils.memory import ADAM_BYTES_PER_PARAMETER, LOGIT_BYTES, activation_bytes_per_layer
+from course_utils.memory import (
+    ADAM_BYTES_PER_PARAMETER,
+    LOGIT_BYTES,
+    TrainingMemory,
+    activation_bytes_per_layer,
+)
 from course_utils.parameters import parameter_breakdown
 
 #: The precision recipes of chapter 1's memory model: bytes per parameter of
@@ -115,25 +120,6 @@ class Layout:
             parts.append(f"PP {self.pipeline_parallel}")
         text = " × ".join(parts)
         return text + (" + checkpointing" if self.activation_checkpointing else "")
-
-
-@dataclass(frozen=True)
-class DeviceMemory:
-    """Bytes one device holds while training, by kind (chapter 6)."""
-
-    weights: float
-    gradients: float
-    optimizer_states: float
-    activations: float
-
-    @property
-    def model_states(self) -> float:
-        """Weights, gradients and optimizer states: what ZeRO partitions."""
-        return self.weights + self.gradients + self.optimizer_states
-
-    @property
-    def total(self) -> float:
-        return self.model_states + self.activations
 
 
 def _check_config(model: ModelConfig | int) -> None:
@@ -244,7 +230,7 @@ def device_memory(
     micro_batch_size: int = 1,
     micro_batches: int = 1,
     flash_attention: bool = True,
-) -> DeviceMemory:
+) -> TrainingMemory:
     """Bytes of weights, gradients, optimizer states and activations on the busiest device.
 
     ``model`` is a :class:`ModelConfig` (or, for model states alone, a parameter count Ψ: then
@@ -275,7 +261,7 @@ def device_memory(
     weight_share = 1 / n_d if zero >= 3 else 1.0
     gradient_share = 1 / n_d if zero >= 2 else 1.0
     state_share = 1 / n_d if zero >= 1 else 1.0
-    best: DeviceMemory | None = None
+    best: TrainingMemory | None = None
     p, t = layout.pipeline_parallel, layout.tensor_parallel
     for index, stage in enumerate(_stages(model, layout)):
         activations = 0.0
@@ -294,7 +280,7 @@ def device_memory(
                 activations += (
                     2 * 2 * tokens * model.d_model + LOGIT_BYTES * tokens * model.vocab_size
                 ) / t
-        memory = DeviceMemory(
+        memory = TrainingMemory(
             weights=w * stage.params * weight_share,
             gradients=g * stage.params * gradient_share,
             optimizer_states=k * stage.params * state_share,
@@ -468,7 +454,7 @@ class Plan:
     """One layout with its per-device memory and per-step communication (chapter 6)."""
 
     layout: Layout
-    memory: DeviceMemory
+    memory: TrainingMemory
     communication: StepCommunication
     communication_seconds: float
     compute_seconds: float  # the step's FLOPs on one device, bubble included
