@@ -37,11 +37,25 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter(3, "03_architecture.ipynb", "Inside the decoder-only transformer", 90, trains=True),
     Chapter(4, "04_data.ipynb", "Training data: mixing, cleaning, tokenizing", 75),
     Chapter(
-        5, "05_train_tiny_llm.ipynb", "Capstone: train a tiny LLM, fit your scaling law", 120, True
+        5,
+        "05_train_tiny_llm.ipynb",
+        "Capstone: train a tiny LLM, fit your scaling law",
+        120,
+        trains=True,
     ),
-    Chapter(6, "06_scaling_out.ipynb", "Scaling out: training one model on many devices", 90, True),
     Chapter(
-        7, "07_mixture_of_experts.ipynb", "Mixture of experts: more weights, same compute", 75, True
+        6,
+        "06_scaling_out.ipynb",
+        "Scaling out: training one model on many devices",
+        90,
+        trains=True,
+    ),
+    Chapter(
+        7,
+        "07_mixture_of_experts.ipynb",
+        "Mixture of experts: more weights, same compute",
+        75,
+        trains=True,
     ),
     Chapter(8, "08_review.ipynb", "Review: the key takeaways, corrected, and a quiz", 60),
 )

@@ -89,10 +89,22 @@ def to_hf_llama_config(config: ModelConfig) -> dict[str, Any]:
     chapter 5's benchmark build the reference model from it.
     """
     _require_llama_style(config, "to_hf_llama_config")
+    return hf_decoder_fields(config) | {
+        "intermediate_size": config.d_ff,
+        "attention_bias": config.bias,
+        "mlp_bias": config.bias,
+    }
+
+
+def hf_decoder_fields(config: ModelConfig) -> dict[str, Any]:
+    """The ``transformers`` config fields every Llama-style decoder shares (chapters 3 and 7).
+
+    Sizes, attention heads, context, RMSNorm and rotary settings, tied embeddings and the SiLU
+    of SwiGLU; each model's own config adds its MLP's fields.
+    """
     return {
         "vocab_size": config.vocab_size,
         "hidden_size": config.d_model,
-        "intermediate_size": config.d_ff,
         "num_hidden_layers": config.n_layers,
         "num_attention_heads": config.n_heads,
         "num_key_value_heads": config.n_kv_heads,
@@ -101,8 +113,6 @@ def to_hf_llama_config(config: ModelConfig) -> dict[str, Any]:
         "rms_norm_eps": config.norm_eps,
         "rope_theta": config.rope_theta,
         "tie_word_embeddings": config.tie_embeddings,
-        "attention_bias": config.bias,
-        "mlp_bias": config.bias,
         "hidden_act": "silu",
     }
 

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from course_utils.config import ModelConfig
-from course_utils.hf_llama import load_matching_state_dict
+from course_utils.hf_llama import hf_decoder_fields, load_matching_state_dict
 from course_utils.model import DecoderLM
 
 _LAYER_NAMES = {
@@ -54,23 +54,12 @@ def to_hf_mixtral_config(config: ModelConfig) -> dict[str, Any]:
     computes exactly what :class:`DecoderLM` does.
     """
     _require_mixtral_shape(config)
-    return {
-        "vocab_size": config.vocab_size,
-        "hidden_size": config.d_model,
+    return hf_decoder_fields(config) | {
         "intermediate_size": config.d_expert,
-        "num_hidden_layers": config.n_layers,
-        "num_attention_heads": config.n_heads,
-        "num_key_value_heads": config.n_kv_heads,
-        "head_dim": config.head_dim,
-        "max_position_embeddings": config.max_seq_len,
-        "rms_norm_eps": config.norm_eps,
-        "rope_theta": config.rope_theta,
-        "tie_word_embeddings": config.tie_embeddings,
         "num_local_experts": config.n_experts,
         "num_experts_per_tok": config.experts_per_token,
         "sliding_window": None,
         "router_jitter_noise": 0.0,
-        "hidden_act": "silu",
     }
 
 
