@@ -1,5 +1,6 @@
 # LLM Foundations: one entry point for learners, instructors and CI.
-#   make lab      set up .venv (first time only) and open the course in JupyterLab
+#   make venv     set up .venv only (first time: about 1.9 GB, a few minutes)
+#   make lab      set up .venv (first time only) and open the course in JupyterLab at chapter 0
 #   make test     lint, package tests, and every notebook checked against its stored outputs
 #   make execute  re-run every notebook in place in a clean kernel (after changing course_utils)
 #   make timings  re-run every notebook on 2 cores, record its run time, update the chapter tables
@@ -32,7 +33,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
-		--ServerApp.root_dir=notebooks $(ALLOW_ROOT)
+		--ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks/00_welcome.ipynb $(ALLOW_ROOT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

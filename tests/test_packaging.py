@@ -58,6 +58,18 @@ def test_ci_runs_the_readme_test_command():
     assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), flags=re.MULTILINE)
 
 
+def test_make_lab_serves_the_repository_and_opens_chapter_0():
+    """Chapter 0 tells learners to open `course_utils/` and to run `git checkout -- notebooks/…`
+    in a JupyterLab terminal: both need the server's root to be the repository, not notebooks/."""
+    makefile = (ROOT / "Makefile").read_text()
+    lab = makefile[makefile.index("\nlab:") :].split("\n\n")[0]
+    assert "--ServerApp.root_dir=. " in lab
+    assert "default_url=/lab/tree/notebooks/00_welcome.ipynb" in lab
+    assert re.search(r"^venv: ", makefile, flags=re.MULTILINE)
+    readme = (ROOT / "README.md").read_text()
+    assert "`make venv`" in readme, "the README names the set-up-only target"
+
+
 def test_ci_installs_chromium_for_the_browser_test():
     script = (ROOT / ".ci" / "run").read_text()
     install = re.search(r"^\s*apt-get install -y .*\bchromium\b", script, flags=re.MULTILINE)
