@@ -219,3 +219,19 @@ def test_bootstrap_refuses_too_few_resamples():
     N, D, loss = synthetic_measurements(CHINCHILLA, noise=0.0, models_per_budget=3)
     with pytest.raises(ValueError, match="n_resamples"):
         bootstrap_scaling_law(N, D, loss, n_resamples=1)
+
+
+def test_plot_fitted_runs_draws_the_runs_and_a_profile_per_budget():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from course_utils.scaling_fit import HOFFMANN_ISOFLOP_BUDGETS, plot_fitted_runs
+
+    N, D, loss = synthetic_measurements(EPOCH_2024, noise=0.0, seed=0)
+    ax = plot_fitted_runs(EPOCH_2024, N, D, loss)
+    assert ax.get_title() and ax.get_xlabel() and "loss" in ax.get_ylabel()
+    assert len(ax.lines) == 2 * len(HOFFMANN_ISOFLOP_BUDGETS)  # runs and profile per budget
+    dots = np.concatenate([line.get_ydata() for line in ax.lines[::2]])
+    assert sorted(dots) == pytest.approx(sorted(loss))
+    with pytest.raises(ValueError, match="budgets"):
+        plot_fitted_runs(EPOCH_2024, N, D, loss, budgets=[1e30])
