@@ -284,3 +284,40 @@ def plot_fitted_runs(
     )
     ax.legend(fontsize=8, ncol=2)
     return ax
+
+
+def plot_bootstrap_optimum(
+    resampled: np.ndarray, budget: float, *, truth: ScalingLaws, fitted: ScalingLaws, ax=None
+):
+    """Histogram of the compute-optimal size at ``budget`` under each bootstrap refit (chapter 2).
+
+    ``resampled`` is :func:`bootstrap_scaling_law`'s array (columns E, A, B, alpha, beta);
+    vertical lines mark the optimum of the ``truth`` law and of the fit to all runs.
+    """
+    import matplotlib.pyplot as plt
+
+    positive_number("budget", budget)
+    resampled = np.asarray(resampled, dtype=float)
+    if resampled.ndim != 2 or resampled.shape[1] != 5:
+        raise ValueError(f"resampled must have shape (n, 5), got {resampled.shape}")
+    if ax is None:
+        _, ax = plt.subplots()
+    sizes = [ScalingLaws(*row).exact_optimal_allocation(budget)[0] / 1e9 for row in resampled]
+    ax.hist(sizes, bins=20, color="tab:blue", alpha=0.7, label="bootstrap fits")
+    ax.axvline(truth.exact_optimal_allocation(budget)[0] / 1e9, color="black", label="true law")
+    ax.axvline(
+        fitted.exact_optimal_allocation(budget)[0] / 1e9,
+        color="tab:orange",
+        ls="--",
+        label="fit to all runs",
+    )
+    exponent = (
+        f"$10^{{{np.log10(budget):.3g}}}$" if np.log10(budget).is_integer() else f"{budget:.3g}"
+    )
+    ax.set(
+        xlabel=f"compute-optimal parameters at {exponent} FLOPs (billions)",
+        ylabel="number of resamples",
+        title=f"How sure is the extrapolation? {len(resampled)} bootstrap refits",
+    )
+    ax.legend()
+    return ax
