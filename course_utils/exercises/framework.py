@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from course_utils.checks import choice, positive_number
+from course_utils.checks import choice, int_at_least, positive_number
 
 #: The package whose modules (``ch01_scale.py`` …) register the chapters' exercises.
 PACKAGE = "course_utils.exercises"
@@ -206,9 +206,9 @@ def exact_count(expected: int, unit: str = "") -> Judge:
     ("2,048 too low: …"), since a percentage of a large count reads "0.0%"; an answer a
     factor 2 or more away is told the factor; a small count only "too low" or "too high".
     """
-    if isinstance(expected, bool) or not float(expected).is_integer() or expected < 0:
-        raise ValueError(f"expected must be a whole number at least 0, got {expected!r}")
-    expected = int(expected)
+    if isinstance(expected, float) and expected.is_integer():
+        expected = int(expected)  # a count computed in floating point, such as 30720.0
+    expected = int_at_least("expected", expected, 0)
 
     def judge(answer: Any) -> str | None:
         value, problem = _as_number(answer)
