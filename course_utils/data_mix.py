@@ -236,3 +236,26 @@ def llama1_source_tokens() -> dict[str, float]:
         available = share * LLAMA1_TOTAL_TOKENS / LLAMA1_EPOCHS[name]
         tokens[category] = tokens.get(category, 0.0) + available
     return tokens
+
+
+def plot_mixtures(mixes: Mapping[str, Mapping[str, float]], categories: list[str], ax=None):
+    """Stacked horizontal bars: each mixture's share of tokens by category (chapter 4).
+
+    ``mixes`` maps a name to {category: share}; shares are drawn as given (a published mix
+    may sum to 1.01 through rounding, GPT-3's does), with a dotted line at 100%.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.6))
+    left = np.zeros(len(mixes))
+    for category in categories:
+        shares = np.array([100 * mix.get(category, 0.0) for mix in mixes.values()])
+        ax.barh(list(mixes), shares, left=left, label=category)
+        left += shares
+    ax.axvline(100, color="black", linestyle=":", linewidth=1)
+    ax.invert_yaxis()
+    ax.set_xlabel("share of training tokens (%, as published)")
+    ax.set_title("Training mixtures by source category")
+    ax.legend(ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    return ax

@@ -83,7 +83,7 @@ def moe_layer_parameters(config: ModelConfig, *, active: bool = False) -> int:
     return config.n_experts * d + routed * swiglu(config.d_expert) + shared
 
 
-def seed_breakdown(
+def starter_breakdown(
     n_layers: int, embed_dim: int, vocab_size: int = 50_000, ff_mult: int = 4
 ) -> dict[str, int]:
     """The starter code's back-of-envelope formula, split like :func:`parameter_breakdown`.
@@ -110,9 +110,14 @@ def seed_breakdown(
     }
 
 
-def seed_estimate(n_layers: int, embed_dim: int, vocab_size: int = 50_000, ff_mult: int = 4) -> int:
-    """The starter code's ``estimate_parameters``: the sum of :func:`seed_breakdown` (chapter 1)."""
-    return sum(seed_breakdown(n_layers, embed_dim, vocab_size, ff_mult).values())
+def starter_estimate(
+    n_layers: int, embed_dim: int, vocab_size: int = 50_000, ff_mult: int = 4
+) -> int:
+    """The starter code's ``estimate_parameters``: the sum of :func:`starter_breakdown`.
+
+    Chapter 1.
+    """
+    return sum(starter_breakdown(n_layers, embed_dim, vocab_size, ff_mult).values())
 
 
 def estimate_parameters(
@@ -128,7 +133,7 @@ def estimate_parameters(
 
     ``estimate_parameters(config)`` sums :func:`parameter_breakdown`. The course's starter
     code's call ``estimate_parameters(n_layers=32, embed_dim=4096)`` still works and gives its
-    rough figure (:func:`seed_estimate`). ``active=True`` counts the parameters one token
+    rough figure (:func:`starter_estimate`). ``active=True`` counts the parameters one token
     uses, which differ from the total only for a mixture of experts (chapter 7).
     """
     if config is not None:
@@ -139,7 +144,7 @@ def estimate_parameters(
         raise ValueError("active=True needs a ModelConfig")
     if n_layers is None or embed_dim is None:
         raise ValueError("estimate_parameters needs a ModelConfig, or n_layers and embed_dim")
-    return seed_estimate(n_layers, embed_dim, vocab_size, ff_mult)
+    return starter_estimate(n_layers, embed_dim, vocab_size, ff_mult)
 
 
 class ParameterCount(int):

@@ -367,3 +367,115 @@ def inference_aware_allocation(
         options={"xatol": 1e-10},
     )
     return float(np.exp(result.x)), float(np.exp(log_tokens(result.x)))
+
+
+# -- figures ------------------------------------------------------------------------------------
+
+
+def plot_loss_landscape(
+    law: ScalingLaws, budgets: Sequence[float] = tuple(10.0 ** np.arange(20, 27)), ax=None
+):
+    """The law's loss over (N, D) as contours, with iso-compute lines and the optimum (chapter 2).
+
+    Each budget C is the dashed line N·D = C/6, labelled where it leaves the plot; the black
+    curve joins each budget's compute-optimal (N, D) (:meth:`ScalingLaws.exact_optimal_allocation`).
+    """
+    import matplotlib.pyplot as plt
+
+    instance_of("law", law, ScalingLaws, "(e.g. CHINCHILLA)")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 5))
+    n_grid, d_grid = np.geomspace(1e8, 1e13, 200), np.geomspace(1e9, 1e14, 200)
+    loss = law.predict_loss(n_grid[None, :], d_grid[:, None])
+    contours = ax.contourf(
+        n_grid, d_grid, loss, levels=np.arange(1.75, 3.01, 0.05), cmap="viridis", extend="max"
+    )
+    ax.figure.colorbar(contours, ax=ax, label="predicted loss L(N, D) (nats/token)")
+    for budget in budgets:
+        ax.plot(n_grid, budget / (6 * n_grid), "w--", lw=0.8)
+        label_n = max(budget / 6 / 2e13, 1.5e8)  # where the line leaves the top, or the left
+        ax.annotate(
+            f"$10^{{{np.log10(budget):.0f}}}$",
+            (label_n, budget / 6 / label_n),
+            color="white",
+            fontsize=8,
+        )
+    path_n, path_d = law.exact_optimal_allocation(np.geomspace(1e19, 1e27, 50))
+    ax.plot(path_n, path_d, "k-", lw=2, label="lowest loss for each budget")
+    ax.set(xscale="log", yscale="log", xlim=(1e8, 1e13), ylim=(1e9, 1e14))
+    ax.set_xlabel("parameters N")
+    ax.set_ylabel("training tokens D")
+    ax.set_title("Loss over (N, D), with iso-compute lines (FLOPs)")
+    ax.legend(loc="lower right")
+    return ax
+
+
+def plot_isoflop_profiles(law: ScalingLaws, budgets: Sequence[float], ax=None):
+    """The law's loss along each budget's line D = C / 6N, minima marked (chapter 2).
+
+    Each profile is drawn where it leaves at least 100M tokens; a dot marks its minimum
+    (:func:`isoflop_minimum`).
+    """
+    import matplotlib.pyplot as plt
+
+    instance_of("law", law, ScalingLaws, "(e.g. CHINCHILLA)")
+    if ax is None:
+        _, ax = plt.subplots()
+    n_line = np.geomspace(1e7, 1e13, 400)
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(budgets)))
+    for budget, color in zip(budgets, colors, strict=True):
+        keep = budget / (6 * n_line) > 1e8  # at least 100M tokens
+        ax.plot(
+            n_line[keep],
+            isoflop_profile(law, budget, n_line[keep]),
+            color=color,
+            label=f"C = $10^{{{np.log10(budget):.0f}}}$ FLOPs",
+        )
+        best_n, _ = isoflop_minimum(law, budget)
+        ax.plot(best_n, law.optimal_loss(budget), "o", color=color)
+    ax.set(
+        xscale="log",
+        ylim=(1.8, 3.6),
+        xlabel="parameters N",
+        ylabel="predicted loss (nats/token)",
+        title="IsoFLOP profiles, minima marked",
+    )
+    ax.legend(fontsize=8, ncol=2)
+    return ax
+
+
+def plot_frontier_positions(
+    positions: Sequence[FrontierPosition], laws: dict[str, ScalingLaws], ax=None
+):
+    """Real models' tokens per parameter against each law's optimal ratio (chapter 2).
+
+    One line per law (:meth:`ScalingLaws.tokens_per_parameter` over 10²¹–10²⁵ FLOPs), the
+    20-tokens-per-parameter rule dotted, and a labelled dot per :class:`FrontierPosition`.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots()
+    span = np.geomspace(1e21, 1e25, 50)
+    for (name, law), style in zip(laws.items(), ("-", "--", "-."), strict=False):
+        ax.plot(span, law.tokens_per_parameter(span), style, label=f"optimum, {name}")
+    ax.axhline(20, color="grey", lw=1, ls=":", label="20 tokens per parameter")
+    for p in positions:
+        ax.plot(p.flops, p.tokens_per_parameter, "o", color="black")
+        ax.annotate(
+            p.name,
+            (p.flops, p.tokens_per_parameter),
+            textcoords="offset points",
+            xytext=(6, 4),
+            fontsize=9,
+        )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        ylim=(0.5, 5000),
+        xlabel="training compute C (FLOPs)",
+        ylabel="training tokens per parameter D/N",
+        title="Real models against the compute-optimal ratio",
+    )
+    ax.legend(loc="upper left")
+    return ax

@@ -13,6 +13,7 @@ robust to a few bad runs; fitting log-losses makes every run count the same.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.optimize import minimize
@@ -246,3 +247,77 @@ def synthetic_measurements(
     rng = np.random.default_rng(seed)
     loss = law.predict_loss(N, D) * np.exp(noise * rng.standard_normal(N.size))
     return N, D, loss
+
+
+def plot_fitted_runs(
+    law: ScalingLaws, N, D, loss, budgets: Sequence[float] = HOFFMANN_ISOFLOP_BUDGETS, ax=None
+):
+    """Training runs (dots) and a fitted law's isoFLOP profiles through them (chapter 2).
+
+    The runs of each budget C (those with 6·N·D = C) are drawn in one colour, with ``law``'s
+    profile over the sizes they span.
+    """
+    import matplotlib.pyplot as plt
+
+    from course_utils.scaling import isoflop_profile
+
+    _measurements(N, D, loss)  # checks the arguments
+    N, D, loss = (np.asarray(values, dtype=float) for values in (N, D, loss))
+    if ax is None:
+        _, ax = plt.subplots()
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(budgets)))
+    runs_c = FLOPS_PER_PARAMETER_TOKEN * N * D
+    for budget, color in zip(budgets, colors, strict=True):
+        mine = np.isclose(runs_c, budget)
+        if not mine.any():
+            raise ValueError(f"budgets: no run has 6·N·D = {budget:.3g} FLOPs")
+        ax.plot(N[mine], loss[mine], "o", color=color, ms=4)
+        n_line = np.geomspace(N[mine].min(), N[mine].max(), 100)
+        ax.plot(
+            n_line, isoflop_profile(law, budget, n_line), color=color, label=f"C = {budget:.0e}"
+        )
+    ax.set(
+        xscale="log",
+        xlabel="parameters N",
+        ylabel="final loss (nats/token)",
+        title="Training runs (dots) and the fitted law (lines)",
+    )
+    ax.legend(fontsize=8, ncol=2)
+    return ax
+
+
+def plot_bootstrap_optimum(
+    resampled: np.ndarray, budget: float, *, truth: ScalingLaws, fitted: ScalingLaws, ax=None
+):
+    """Histogram of the compute-optimal size at ``budget`` under each bootstrap refit (chapter 2).
+
+    ``resampled`` is :func:`bootstrap_scaling_law`'s array (columns E, A, B, alpha, beta);
+    vertical lines mark the optimum of the ``truth`` law and of the fit to all runs.
+    """
+    import matplotlib.pyplot as plt
+
+    positive_number("budget", budget)
+    resampled = np.asarray(resampled, dtype=float)
+    if resampled.ndim != 2 or resampled.shape[1] != 5:
+        raise ValueError(f"resampled must have shape (n, 5), got {resampled.shape}")
+    if ax is None:
+        _, ax = plt.subplots()
+    sizes = [ScalingLaws(*row).exact_optimal_allocation(budget)[0] / 1e9 for row in resampled]
+    ax.hist(sizes, bins=20, color="tab:blue", alpha=0.7, label="bootstrap fits")
+    ax.axvline(truth.exact_optimal_allocation(budget)[0] / 1e9, color="black", label="true law")
+    ax.axvline(
+        fitted.exact_optimal_allocation(budget)[0] / 1e9,
+        color="tab:orange",
+        ls="--",
+        label="fit to all runs",
+    )
+    exponent = (
+        f"$10^{{{np.log10(budget):.3g}}}$" if np.log10(budget).is_integer() else f"{budget:.3g}"
+    )
+    ax.set(
+        xlabel=f"compute-optimal parameters at {exponent} FLOPs (billions)",
+        ylabel="number of resamples",
+        title=f"How sure is the extrapolation? {len(resampled)} bootstrap refits",
+    )
+    ax.legend()
+    return ax

@@ -154,3 +154,22 @@ def test_llama1_source_tokens_by_category():
     assert tokens["wikipedia"] == pytest.approx(0.045 * 1.4e12 / 2.45)
     # Reading all of them once each would take about 1.26T tokens
     assert sum(tokens.values()) == pytest.approx(1.263e12, rel=1e-3)
+
+
+def test_plot_mixtures_stacks_each_category_as_published():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from course_utils.data_mix import PUBLISHED_MIXES, group_by_category, plot_mixtures
+
+    mixes = {name: group_by_category(mix) for name, mix in PUBLISHED_MIXES.items()}
+    categories = [*TRAINING_DATA_MIX, "other"]
+    ax = plot_mixtures(mixes, categories)
+    assert ax.get_title() and "%" in ax.get_xlabel()
+    assert len(ax.patches) == len(mixes) * len(categories)
+    ends = [max(p.get_x() + p.get_width() for p in ax.patches if p.get_y() == bar.get_y())
+            for bar in ax.patches[: len(mixes)]]  # fmt: skip
+    totals = [100 * sum(mix.values()) for mix in mixes.values()]
+    assert ends == pytest.approx(totals)
+    assert max(totals) > 100  # GPT-3's printed weights: drawn as published, not normalised
+    assert len(ax.get_legend().get_texts()) == len(categories)

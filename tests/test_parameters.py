@@ -12,8 +12,8 @@ from course_utils.parameters import (
     COMPONENTS,
     ParameterCount,
     parameter_breakdown,
-    seed_breakdown,
-    seed_estimate,
+    starter_breakdown,
+    starter_estimate,
 )
 from course_utils.presets import PRESETS
 from tests.hf_reference import hf_parameter_count
@@ -95,22 +95,22 @@ def test_breakdown_needs_a_config():
 
 def test_the_seeds_call_still_works():
     assert estimate_parameters(n_layers=32, embed_dim=4096) == 6_647_779_328
-    assert seed_estimate(32, 4096) == 6_647_779_328
-    assert estimate_parameters(n_layers=12, embed_dim=768, vocab_size=50_257) == seed_estimate(
+    assert starter_estimate(32, 4096) == 6_647_779_328
+    assert estimate_parameters(n_layers=12, embed_dim=768, vocab_size=50_257) == starter_estimate(
         12, 768, 50_257
     )
 
 
-def test_seed_breakdown_sums_to_the_seed_formula():
+def test_starter_breakdown_sums_to_the_seed_formula():
     # The seed: embedding + n_layers·(4d² + 2d·4d + 4d) + d.
     d, layers = 4096, 32
-    breakdown = seed_breakdown(layers, d)
+    breakdown = starter_breakdown(layers, d)
     assert tuple(breakdown) == COMPONENTS
     assert sum(breakdown.values()) == 50_000 * d + layers * (4 * d * d + 8 * d * d + 4 * d) + d
 
 
 def test_seed_is_not_llama_2_7b():
-    seed = seed_breakdown(32, 4096)
+    seed = starter_breakdown(32, 4096)
     llama = parameter_breakdown(PRESETS["llama-2-7b"].config)
     assert seed["attention"] == llama["attention"]  # the one term that agrees
     assert seed["token_embeddings"] - llama["token_embeddings"] == (50_000 - 32_000) * 4096
@@ -213,13 +213,13 @@ def test_breakdown_table_shows_the_difference():
 
     table = breakdown_table(
         {
-            "seed": seed_breakdown(32, 4096),
+            "seed": starter_breakdown(32, 4096),
             "llama": parameter_breakdown(PRESETS["llama-2-7b"].config),
         }
     )
     assert "6,647,779,328" in table and "6,738,415,616" in table and "+90,636,288" in table
     assert len(table.splitlines()) == 1 + len(COMPONENTS) + 2
-    three = breakdown_table({str(i): seed_breakdown(i + 1, 64) for i in range(3)})
+    three = breakdown_table({str(i): starter_breakdown(i + 1, 64) for i in range(3)})
     assert "difference" not in three
     with pytest.raises(ValueError, match="columns"):
         breakdown_table({"x": {"attention": 1}})

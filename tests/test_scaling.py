@@ -451,3 +451,54 @@ def test_inference_aware_allocation_refuses_bad_input():
 def test_functions_of_a_law_refuse_anything_else(call):
     with pytest.raises(ValueError, match="law must be a ScalingLaws"):
         call()
+
+
+# -- figures ------------------------------------------------------------------------------------
+
+
+def test_plot_loss_landscape_draws_every_budget_and_the_optimal_path():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from course_utils.scaling import CHINCHILLA, plot_loss_landscape
+
+    budgets = [1e21, 1e23, 1e25]
+    ax = plot_loss_landscape(CHINCHILLA, budgets=budgets)
+    assert ax.get_title() and "N" in ax.get_xlabel() and "D" in ax.get_ylabel()
+    assert len(ax.lines) == len(budgets) + 1  # the budget lines and the optimum
+    path_n, path_d = ax.lines[-1].get_data()
+    assert np.allclose(path_n * path_d * 6, np.geomspace(1e19, 1e27, 50), rtol=1e-9)
+    assert len(ax.texts) == len(budgets)
+
+
+def test_plot_isoflop_profiles_marks_each_minimum():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from course_utils.scaling import CHINCHILLA, isoflop_minimum, plot_isoflop_profiles
+
+    budgets = [1e20, 1e22]
+    ax = plot_isoflop_profiles(CHINCHILLA, budgets)
+    assert ax.get_title() and ax.get_xlabel() and "loss" in ax.get_ylabel()
+    assert len(ax.lines) == 2 * len(budgets)  # a profile and its minimum per budget
+    assert len(ax.get_legend().get_texts()) == len(budgets)
+    best_n, _ = isoflop_minimum(CHINCHILLA, 1e22)
+    assert ax.lines[3].get_xdata()[0] == pytest.approx(best_n)
+
+
+def test_plot_frontier_positions_draws_each_law_and_each_model():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from course_utils.scaling import (
+        CHINCHILLA,
+        EPOCH_2024,
+        frontier_positions,
+        plot_frontier_positions,
+    )
+
+    positions = frontier_positions(EPOCH_2024)
+    ax = plot_frontier_positions(positions, {"EPOCH_2024": EPOCH_2024, "CHINCHILLA": CHINCHILLA})
+    assert ax.get_title() and "FLOPs" in ax.get_xlabel() and "D/N" in ax.get_ylabel()
+    assert len(ax.lines) == 2 + 1 + len(positions)  # two laws, the 20x rule, one dot a model
+    assert [t.get_text() for t in ax.texts] == [p.name for p in positions]

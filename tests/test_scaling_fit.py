@@ -219,3 +219,44 @@ def test_bootstrap_refuses_too_few_resamples():
     N, D, loss = synthetic_measurements(CHINCHILLA, noise=0.0, models_per_budget=3)
     with pytest.raises(ValueError, match="n_resamples"):
         bootstrap_scaling_law(N, D, loss, n_resamples=1)
+
+
+def test_plot_fitted_runs_draws_the_runs_and_a_profile_per_budget():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from course_utils.scaling_fit import HOFFMANN_ISOFLOP_BUDGETS, plot_fitted_runs
+
+    N, D, loss = synthetic_measurements(EPOCH_2024, noise=0.0, seed=0)
+    ax = plot_fitted_runs(EPOCH_2024, N, D, loss)
+    assert ax.get_title() and ax.get_xlabel() and "loss" in ax.get_ylabel()
+    assert len(ax.lines) == 2 * len(HOFFMANN_ISOFLOP_BUDGETS)  # runs and profile per budget
+    dots = np.concatenate([line.get_ydata() for line in ax.lines[::2]])
+    assert sorted(dots) == pytest.approx(sorted(loss))
+    with pytest.raises(ValueError, match="budgets"):
+        plot_fitted_runs(EPOCH_2024, N, D, loss, budgets=[1e30])
+
+
+def test_plot_bootstrap_optimum_counts_every_refit():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from course_utils.scaling_fit import plot_bootstrap_optimum
+
+    resampled = np.array([_constants(law) for law in (EPOCH_2024, CHINCHILLA, EPOCH_2024)])
+    ax = plot_bootstrap_optimum(resampled, 1e24, truth=EPOCH_2024, fitted=CHINCHILLA)
+    assert "$10^{24}$" in ax.get_xlabel() and ax.get_ylabel() and "3 bootstrap" in ax.get_title()
+    assert sum(p.get_height() for p in ax.patches) == 3  # one count per refit
+    truth_line, fit_line = ax.lines
+    assert truth_line.get_xdata()[0] == pytest.approx(
+        EPOCH_2024.exact_optimal_allocation(1e24)[0] / 1e9
+    )
+    assert fit_line.get_xdata()[0] == pytest.approx(
+        CHINCHILLA.exact_optimal_allocation(1e24)[0] / 1e9
+    )
+    with pytest.raises(ValueError, match="resampled"):
+        plot_bootstrap_optimum(resampled[:, :4], 1e24, truth=EPOCH_2024, fitted=CHINCHILLA)
+
+
+def _constants(law):
+    return (law.E, law.A, law.B, law.alpha, law.beta)

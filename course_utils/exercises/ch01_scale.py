@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from course_utils.compute import ACCELERATORS, training_flops
-from course_utils.exercises.framework import Exercise, close_to, register
+from course_utils.exercises.framework import Exercise, close_to, exact_count, register
 from course_utils.memory import kv_cache_bytes, training_memory
 from course_utils.parameters import parameter_breakdown
 from course_utils.presets import PRESETS
@@ -31,13 +31,13 @@ _GPT2_SLIPS = {
     _GPT2_TOTAL - _GPT2_PARTS["norms"]: "don't forget the LayerNorms: two per block and a "
     "final one.",
 }
-_close_to_gpt2 = close_to(_GPT2_TOTAL, rel_tol=1e-9)
+_exact_gpt2 = exact_count(_GPT2_TOTAL)
 
 
 def _judge_gpt2(answer: Any) -> str | None:
     if isinstance(answer, (int, float)) and not isinstance(answer, bool) and answer in _GPT2_SLIPS:
         return f"{answer:,.0f} is close, but {_GPT2_SLIPS[answer]}"
-    return _close_to_gpt2(answer)
+    return _exact_gpt2(answer)
 
 
 register(

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from course_utils.compute import training_flops
-from course_utils.exercises.framework import Exercise, close_to, one_of, register
+from course_utils.exercises.framework import Exercise, choice_exercise, close_to, register
 from course_utils.presets import PRESETS
 from course_utils.scaling import CHINCHILLA, EPOCH_2024
 
@@ -133,29 +133,25 @@ register(
 
 # --- 2.4: why over-train a small model ------------------------------------------------------------
 
-register(
-    Exercise(
-        id="2.4",
-        prompt="Llama-3-8B saw about 1,900 tokens per parameter, some 100 times the "
-        "compute-optimal ratio. Why is that a sound decision? (a) the scaling law does not "
-        "apply to Llama; (b) a smaller model is cheaper to run for every token it serves, so "
-        "extra training compute pays for itself over a long service life; (c) data is free, "
-        "only parameters cost compute; (d) past 20 tokens per parameter the loss stops "
-        "improving.",
-        hint="count the FLOPs of serving too: about 2·N per token generated.",
-        judge=one_of(
-            {
-                "a": "the law fits Llama-style models too; it just answers a different question "
-                "(training compute only).",
-                "b": "",
-                "c": "every training token costs 6·N FLOPs; data is not free.",
-                "d": "the loss keeps falling with D (B/D^beta), only more slowly.",
-            },
-            right="b",
-        ),
-        example_solution=lambda: "b",
-        example_mistake=lambda: "c",
-        explanation="compute-optimal minimises training FLOPs only; 2·N FLOPs per served "
-        "token favour a smaller model trained for longer.",
-    )
+choice_exercise(
+    id="2.4",
+    question="Llama-3-8B saw about 1,900 tokens per parameter, some 100 times the "
+    "compute-optimal ratio. Why is that a sound decision?",
+    options={
+        "a": "the scaling law does not apply to Llama-style models, so the optimum is unknown;",
+        "b": "data is free: only the parameters cost training compute;",
+        "c": "past about 20 tokens per parameter the loss stops improving, so more data is "
+        "harmless;",
+        "d": "a smaller model costs less per served token, so the extra training pays for itself.",
+    },
+    right="d",
+    why_not={
+        "a": "the law fits Llama-style models too; it just answers a different question "
+        "(training compute only).",
+        "b": "every training token costs 6·N FLOPs; data is not free.",
+        "c": "the loss keeps falling with D (B/D^beta), only more slowly.",
+    },
+    hint="count the FLOPs of serving too: about 2·N per token generated.",
+    explanation="compute-optimal minimises training FLOPs only; 2·N FLOPs per served "
+    "token favour a smaller model trained for longer.",
 )

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from course_utils.config import ModelConfig
-from course_utils.exercises.framework import Exercise, close_to, register
+from course_utils.exercises.framework import Exercise, exact_count, register
 from course_utils.layers import RMSNorm, causal_mask
 from course_utils.memory import kv_cache_bytes
 from course_utils.parameters import parameter_breakdown
@@ -115,7 +115,7 @@ register(
         prompt="How many parameters does one block LLMBlock(4096, 32) of Llama-2-7B have?",
         hint="four 4096 x 4096 attention projections, three SwiGLU matrices 4096 wide on one "
         "side and swiglu_hidden_dim(4096) on the other, and two RMSNorm weight vectors.",
-        judge=close_to(_BLOCK["attention"] + _BLOCK["mlp"] + 2 * 4096, rel_tol=1e-6),
+        judge=exact_count(_BLOCK["attention"] + _BLOCK["mlp"] + 2 * 4096),
         example_solution=lambda: 4 * 4096**2 + 3 * 4096 * 11008 + 2 * 4096,
         example_mistake=lambda: 4 * 4096**2 + 2 * 4096 * 4 * 4096 + 4 * 4096,
         explanation="67,108,864 (attention) + 135,266,304 (SwiGLU) + 8,192 (norms) = "
@@ -134,7 +134,7 @@ register(
         "tokens fed back after it, one at a time (batch size 1)?",
         hint="each layer stores one key and one value vector per key/value head per token; "
         "query heads are never cached.",
-        judge=close_to(kv_cache_bytes(_GROUPED, context_len=120, dtype="int8"), rel_tol=1e-9),
+        judge=exact_count(kv_cache_bytes(_GROUPED, context_len=120, dtype="int8")),
         example_solution=lambda: 2 * 4 * 2 * 16 * 120,
         example_mistake=lambda: 2 * 4 * 8 * 16 * 120,
         explanation="2 x 4 layers x 2 KV heads x 16 x 120 tokens = 30,720; with 8 KV heads "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from course_utils.compute import training_flops
-from course_utils.exercises.framework import Exercise, close_to, register
+from course_utils.exercises.framework import Exercise, close_to, exact_count, register
 from course_utils.training import TrainingConfig, bits_per_character, learning_rate_at
 
 # Exercise 5.1: the schedule its prompt describes.
@@ -52,7 +52,7 @@ register(
         prompt="A run takes 1,500 steps, each on a batch of 32 windows of 64 tokens to predict. "
         "How many tokens D does the model train on?",
         hint="every step predicts batch_size × context_len tokens.",
-        judge=close_to(_RUN.tokens, rel_tol=1e-9),
+        judge=exact_count(_RUN.tokens),
         example_solution=lambda: 1500 * 32 * 64,
         example_mistake=lambda: 1500 * 32 * 65,
         explanation="3,072,000 tokens: a window holds 65 tokens, but only 64 are predicted (the "

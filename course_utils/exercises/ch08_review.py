@@ -32,19 +32,19 @@ multiple_choice(
     question="You ran cells out of order, edited one near the top, and a number no longer "
     "matches the stored output. What reproduces exactly what the course's tests run?",
     options={
-        "a": "run the cell with the number again;",
-        "b": "*Kernel → Restart Kernel and Run All Cells…*;",
+        "a": "*Kernel → Restart Kernel and Run All Cells…*;",
+        "b": "run the cell that shows the number again;",
         "c": "*File → Revert Notebook to Checkpoint*;",
         "d": "save the notebook and reload the browser page.",
     },
-    right="b",
+    right="a",
     why_not={
-        "a": "the kernel keeps whatever state the out-of-order runs left behind; running one "
-        "cell again cannot undo it.",
-        "c": "that throws away your edits (it restores the file) and leaves the kernel's state "
-        "as it was.",
-        "d": "the kernel keeps running with the same state; reloading the page changes nothing "
-        "it computes.",
+        "b": "the kernel keeps whatever state the out-of-order runs left behind; running one cell "
+        "again cannot undo it.",
+        "c": "that throws away your edits (it restores the file) and leaves the kernel's state as "
+        "it was.",
+        "d": "the kernel keeps running with the same state; reloading the page changes nothing it "
+        "computes.",
     },
     explanation="a fresh kernel running every cell from the top is how the tests and "
     "`make execute` run each notebook, and `setup_notebook()` re-seeds every generator.",
@@ -64,15 +64,15 @@ multiple_choice(
     question="Which component holds most of GPT-3 175B's parameters?",
     options={
         "a": "the token embeddings;",
-        "b": "the attention projections;",
-        "c": "the MLPs;",
-        "d": "the normalisation layers.",
+        "b": "the MLP layers;",
+        "c": "the attention layers;",
+        "d": "the norms.",
     },
-    right="c",
+    right="b",
     why_not={
         "a": f"embeddings dominate small models (a third of GPT-2 small) but are "
         f"{_GPT3_EMBEDDING_SHARE:.1%} of GPT-3: they grow with d, the layers with d².",
-        "b": "attention holds 4·d² per layer, the MLP 8·d²: a third against two thirds.",
+        "c": "attention holds 4·d² per layer, the MLP 8·d²: a third against two thirds.",
         "d": "a norm holds one or two vectors of d numbers: negligible.",
     },
     explanation=f"the MLPs hold {_GPT3_MLP_SHARE:.0%}: 8·d² of each layer's 12·d².",
@@ -163,17 +163,16 @@ multiple_choice(
     question="The seed splits every budget with 20 tokens per parameter. At C = 10²³ FLOPs, "
     "what does the `CHINCHILLA` law, with the constants Hoffmann et al. printed, call optimal?",
     options={
-        "a": "exactly 20 tokens per parameter: the rule is derived from this law;",
-        "b": "about 78 tokens per parameter; it is the `EPOCH_2024` refit that agrees with the "
-        "20x rule;",
-        "c": "about 2 tokens per parameter, as GPT-3 was trained;",
-        "d": "it depends on the accelerators' MFU.",
+        "a": "exactly 20 tokens per parameter: the 20x rule was derived from this very law;",
+        "b": "about 2 tokens per parameter, the ratio GPT-3 was trained at;",
+        "c": "about 78 tokens per parameter; the 20x rule fits the `EPOCH_2024` refit;",
+        "d": "it cannot say: the split depends on the accelerators' MFU.",
     },
-    right="b",
+    right="c",
     why_not={
-        "a": "the rule comes from Chinchilla's own training and Approach 1; the printed "
-        "constants' optimum moves with C because alpha > beta.",
-        "c": "GPT-3's 2 tokens per parameter sit far below every frontier: under-trained.",
+        "a": "the rule comes from Chinchilla's own training and Approach 1; the printed constants' "
+        "optimum moves with C because alpha > beta.",
+        "b": "GPT-3's 2 tokens per parameter sit far below every frontier: under-trained.",
         "d": "MFU changes how long the FLOPs take, not how the law splits them between N and D.",
     },
     explanation=f"{CHINCHILLA.tokens_per_parameter(_BUDGET):.0f} tokens per parameter for "
@@ -232,19 +231,18 @@ multiple_choice(
     "10²⁴ FLOPs, 300 times beyond the runs?",
     options={
         "a": "it is pinned down to within 1%;",
-        "b": "it is known only to within a range of roughly 90B to 140B parameters (true: 96B), "
-        "although the fit matches every run;",
-        "c": "the refitted constants equal the true ones, so the extrapolation is exact;",
-        "d": "the Huber loss makes a bootstrap unnecessary.",
+        "b": "the refitted constants equal the true ones, so the extrapolation is exact;",
+        "c": "the Huber loss makes the fit robust, so no bootstrap interval is needed;",
+        "d": "it is known only to within roughly 90B to 140B (true: 96B);",
     },
-    right="b",
+    right="d",
     why_not={
-        "a": "the 90% interval spanned about half the true value: extrapolation amplifies "
-        "small uncertainties in the exponents.",
-        "c": "the fitted A and alpha (and B and beta) were far from the true ones: they trade "
-        "off against each other over the measured range.",
-        "d": "the Huber loss guards against a few bad runs; it says nothing about how certain "
-        "the fitted law is.",
+        "a": "the 90% interval spanned about half the true value: extrapolation amplifies small "
+        "uncertainties in the exponents.",
+        "b": "the fitted A and alpha (and B and beta) were far from the true ones: they trade off "
+        "against each other over the measured range.",
+        "c": "the Huber loss guards against a few bad runs; it says nothing about how certain the "
+        "fitted law is.",
     },
     explanation="a law that fits small runs well still extrapolates with a wide interval; "
     "a confidence interval belongs next to every fitted law.",
@@ -260,17 +258,15 @@ multiple_choice(
     question="Llama-style models normalise the input of every attention and MLP sub-layer with "
     "RMSNorm. Which statement is right?",
     options={
-        "a": "normalising keeps each sub-layer's input at a fixed scale so that a deep residual "
-        "stack trains stably; RMSNorm keeps the rescaling and drops LayerNorm's centring and "
-        "shift, which makes it cheaper;",
-        "b": "the normalisation is there only to save time: without it the model would train "
-        "as well;",
-        "c": "RMSNorm subtracts the mean and divides by the standard deviation;",
-        "d": "RMSNorm has no learned parameters.",
+        "a": "the normalisation only saves time: without it the model would train as well;",
+        "b": "it keeps each sub-layer's input at a steady scale, as LayerNorm does, minus the "
+        "centring;",
+        "c": "RMSNorm subtracts the mean and divides by the standard deviation, as LayerNorm does;",
+        "d": "RMSNorm has no learned parameters, which is where its speed comes from.",
     },
-    right="a",
+    right="b",
     why_not={
-        "b": "the norm is what keeps training stable (Xiong et al. 2020 on pre-norm blocks); "
+        "a": "the norm is what keeps training stable (Xiong et al. 2020 on pre-norm blocks); "
         "RMSNorm's saving comes from dropping the centring, not from normalising.",
         "c": "that is LayerNorm; RMSNorm divides by the root mean square and does not centre.",
         "d": "it learns a scale vector of d numbers (LayerNorm learns a scale and a shift).",
@@ -287,15 +283,14 @@ multiple_choice(
     question="The seed says SwiGLU gives 'better gradients'. What does the paper that "
     "introduced it actually report?",
     options={
-        "a": "a proof that gating improves gradient flow;",
-        "b": "lower perplexity than ReLU or GELU MLPs at the same parameters and compute "
-        "(hidden width cut to 2/3), measured, with no explanation of why;",
-        "c": "fewer parameters than a GELU MLP of the same width;",
-        "d": "faster training steps.",
+        "a": "lower perplexity than ReLU or GELU MLPs at equal compute, measured but unexplained;",
+        "b": "a proof that the gate improves the flow of gradients through deep networks;",
+        "c": "fewer parameters than a GELU MLP of the same hidden width;",
+        "d": "faster training steps, since the gate lets it skip the work for negative inputs.",
     },
-    right="b",
+    right="a",
     why_not={
-        "a": "the paper proves nothing about gradients; it reports perplexities and explicitly "
+        "b": "the paper proves nothing about gradients; it reports perplexities and explicitly "
         "offers no explanation.",
         "c": "three matrices instead of two: the width shrinks to 2/3 · 4d precisely so the "
         "parameters stay at 8·d².",
@@ -346,16 +341,15 @@ multiple_choice(
     question="In chapter 4, planted web mirrors looked only half to three quarters similar to "
     "their originals as crawled. Why does the pipeline clean lines before it deduplicates?",
     options={
-        "a": "cleaning strips each mirror's page frame (menus, cookie notices, share buttons); "
-        "the copies are then over 0.9 similar, above the 0.8 threshold;",
-        "b": "MinHash cannot handle long documents;",
-        "c": "near deduplication is exact only on cleaned text;",
-        "d": "the order makes no difference.",
+        "a": "MinHash cannot summarise long documents, so pages must first be shortened;",
+        "b": "near deduplication is exact only on cleaned text, approximate on raw pages;",
+        "c": "cleaning strips the mirrors' frames; then they are above 0.93 similar;",
+        "d": "the order makes no difference; cleaning first is only faster.",
     },
-    right="a",
+    right="c",
     why_not={
-        "b": "MinHash summarises a shingle set of any size in a fixed-length signature.",
-        "c": "MinHash and LSH are approximate either way; what changes is the similarity the "
+        "a": "MinHash summarises a shingle set of any size in a fixed-length signature.",
+        "b": "MinHash and LSH are approximate either way; what changes is the similarity the "
         "boilerplate hid.",
         "d": "it does: on raw pages the frames dilute the shared text below the 0.8 threshold.",
     },
@@ -427,19 +421,18 @@ multiple_choice(
     question="In a first attempt at chapter 5's mini isoFLOP study, the smallest model tried had "
     "the lowest loss at every compute budget. What does that tell you?",
     options={
-        "a": "the best size lies at or below the smallest model tried: the runs do not bracket "
-        "the optimum, so they give only an upper bound on it;",
-        "b": "at a fixed budget, the smaller the model the better, without limit;",
-        "c": "a scaling law cannot describe character-level models;",
-        "d": "the larger models should have won, since they have more parameters to learn with.",
+        "a": "at a fixed budget, the smaller the model the better, without limit;",
+        "b": "a scaling law cannot describe character-level models at all;",
+        "c": "the larger models should have won, since they have more parameters to learn with;",
+        "d": "the best size lies at or below the smallest size tried: the runs do not bracket it.",
     },
-    right="a",
+    right="d",
     why_not={
-        "b": "a model too small for its budget is limited by its size (the A/N^alpha term); the "
+        "a": "a model too small for its budget is limited by its size (the A/N^alpha term); the "
         "minimum just lies below the sizes tried.",
-        "c": "chapter 2's law, with positive exponents, can fit such runs within a few percent; "
+        "b": "chapter 2's law, with positive exponents, can fit such runs within a few percent; "
         "what is missing are runs on both sides of the minimum.",
-        "d": "at a fixed budget a larger model gets fewer tokens (D = C / 6N); with too few "
+        "c": "at a fixed budget a larger model gets fewer tokens (D = C / 6N); with too few "
         "tokens, the data term costs more than the extra parameters save.",
     },
     explanation="an isoFLOP profile must show a minimum between its runs before it locates "
@@ -455,17 +448,16 @@ multiple_choice(
     question="Which checkpoint lets an interrupted training run continue exactly as if it had "
     "never stopped?",
     options={
-        "a": "the model's weights;",
-        "b": "the weights, the `ModelConfig` and the tokenizer;",
-        "c": "the weights, config and tokenizer, plus the trainer's state: AdamW's running "
-        "averages, the random generators, the step and the loss history;",
-        "d": "a pickle of the whole `Trainer` object, loaded with `torch.load(path)`.",
+        "a": "weights, config, tokenizer, AdamW's moments, the random states and the step;",
+        "b": "the model's weights, saved with `torch.save(model.state_dict())`;",
+        "c": "the weights, the `ModelConfig` and the tokenizer, enough to rebuild the model;",
+        "d": "a pickle of the whole `Trainer` object, loaded back with `torch.load(path)`.",
     },
-    right="c",
+    right="a",
     why_not={
-        "a": "without the optimizer's moments and the step, the run restarts its warm-up with "
+        "b": "without the optimizer's moments and the step, the run restarts its warm-up with "
         "empty averages, and without config and tokenizer the weights cannot even be used.",
-        "b": "enough to use the model, not to continue training it: AdamW's moments, the step "
+        "c": "enough to use the model, not to continue training it: AdamW's moments, the step "
         "(which sets the learning rate) and the data sampler's random state are lost.",
         "d": "unpickling can run arbitrary code; chapter 5 stores state dicts and JSON and loads "
         "with weights_only=True, which holds everything needed without that risk.",
@@ -483,14 +475,14 @@ multiple_choice(
     "between the layers it computes?",
     options={
         "a": "all weights, and 1/N of the gradients and optimizer states;",
-        "b": "1/N of the weights, of the gradients and of the optimizer states;",
-        "c": "all weights and gradients, and 1/N of the optimizer states;",
-        "d": "1/N of the optimizer states, the rest moved to the CPU;",
+        "b": "all weights and gradients, and 1/N of the optimizer states;",
+        "c": "1/N each of the weights, gradients and optimizer states;",
+        "d": "1/N of the optimizer states, the rest offloaded to the CPU.",
     },
-    right="b",
+    right="c",
     why_not={
         "a": "that is stage 2: the 16-bit weights stay whole on every GPU.",
-        "c": "that is stage 1 (ZeroRedundancyOptimizer): only the optimizer states are split.",
+        "b": "that is stage 1 (ZeroRedundancyOptimizer): only the optimizer states are split.",
         "d": "that is CPU offloading, a different technique; stage 3 keeps its shards on the GPU.",
     },
     explanation="stage 3 partitions all three: (2 + 2 + 12)·Ψ/N bytes per GPU in mixed "
@@ -528,14 +520,14 @@ multiple_choice(
     "was it no faster than one process?",
     options={
         "a": "gloo rounds the gradients, so the run needs more steps;",
-        "b": "each rank computes the whole batch, so the work doubles;",
-        "c": "both ranks share the two cores and spend time exchanging data;",
-        "d": "FSDP reloads the whole model from disk at every step;",
+        "b": "both ranks share the two cores and also exchange data;",
+        "c": "each rank computes the whole batch, so the work doubles;",
+        "d": "FSDP reloads the whole model from disk at every single step.",
     },
-    right="c",
+    right="b",
     why_not={
         "a": "the measured losses equal one process's to float rounding: no extra steps.",
-        "b": "each rank computes only its slice of the global batch: the work is split.",
+        "c": "each rank computes only its slice of the global batch: the work is split.",
         "d": "FSDP all-gathers shards between processes in memory; nothing is read from disk.",
     },
     explanation="the work is split, but two processes on two cores get no more compute than "
@@ -552,17 +544,17 @@ multiple_choice(
     "Compared with Mistral 7B, what grows by the largest factor?",
     options={
         "a": "the forward FLOPs per token, about six times;",
-        "b": "the KV cache per token, about six times;",
-        "c": "the weights held in memory, about six times;",
-        "d": "the attention FLOPs per token, about two times.",
+        "b": "the KV cache held per token, about six times;",
+        "c": "the attention FLOPs per token, about two times;",
+        "d": "the weights held in memory, about six times.",
     },
-    right="c",
+    right="d",
     why_not={
-        "a": "a token runs 2 of the 8 experts: the MLP's FLOPs double and nothing else grows, "
-        "so the forward pass costs about 1.8 times Mistral's.",
+        "a": "a token runs 2 of the 8 experts: the MLP's FLOPs double and nothing else grows, so "
+        "the forward pass costs about 1.8 times Mistral's.",
         "b": "the cache holds the attention's keys and values, which Mixtral leaves as they are: "
         "the same size as Mistral's.",
-        "d": "attention is unchanged; only the feed-forward part is routed.",
+        "c": "attention is unchanged; only the feed-forward part is routed.",
     },
     explanation="all 8 experts must be resident: 46.7B parameters (93 GB in bf16) against "
     "Mistral's 7.2B, while each token uses 12.9B.",
@@ -599,14 +591,14 @@ multiple_choice(
     question="You train chapter 7's small MoE with aux_loss_weight=0. What does the heat map of "
     "tokens per expert show after a few dozen steps?",
     options={
-        "a": "every expert still gets about 1/8 of the tokens, as at the start;",
-        "b": "a few experts take most of the tokens, the others almost none;",
-        "c": "training stops: top-k selection has no gradient without the loss;",
+        "a": "a few experts take most of the tokens, the others almost none;",
+        "b": "every expert still gets about 1/8 of the tokens, as at the start;",
+        "c": "training stops: top-k selection has no gradient without it;",
         "d": "all experts run for every token, as in a dense model.",
     },
-    right="b",
+    right="a",
     why_not={
-        "a": "nothing in the language-model loss asks for balance; experts that get slightly "
+        "b": "nothing in the language-model loss asks for balance; experts that get slightly "
         "better early receive more tokens and get better still.",
         "c": "the chosen experts' weights (the router probabilities) carry the gradient; the "
         "balancing loss only adds a push towards even use.",

@@ -11,7 +11,8 @@ Each chapter registers its exercises in a module of :mod:`course_utils.exercises
 (``ch01_scale.py`` …) that imports this one; :func:`check` loads them on first use, so the
 imports run one way. Every exercise carries a correct and a wrong example answer so the tests
 can prove that its check accepts the one and rejects the other, and that no check passes a
-stub. :func:`multiple_choice` and :func:`numeric` register quiz questions whose every wrong
+stub. :func:`choice_exercise` registers a question answered with a letter, each wrong letter
+explained; :func:`multiple_choice` and :func:`numeric` register quiz questions whose every wrong
 answer explains itself (chapter 8 asks only those; any chapter may).
 """
 
@@ -21,10 +22,10 @@ import importlib
 import math
 import pkgutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from course_utils.checks import choice, positive_number
+from course_utils.checks import choice, int_at_least, positive_number
 
 #: The package whose modules (``ch01_scale.py`` …) register the chapters' exercises.
 PACKAGE = "course_utils.exercises"
@@ -59,7 +60,10 @@ class Exercise:
 
     ``judge(answer)`` returns ``None`` when the answer is right, else a sentence saying what
     is wrong. ``example_solution`` and ``example_mistake`` build a right and a wrong answer;
-    the test suite uses them to prove the check can both pass and fail.
+    the test suite uses them to prove the check can both pass and fail. A question answered
+    with a letter (:func:`choice_exercise`) also records its ``options`` (letter -> text) and
+    its ``right`` letter, so the tests can check that neither position nor length gives the
+    answer away.
     """
 
     id: str
@@ -69,6 +73,8 @@ class Exercise:
     example_solution: Callable[[], Any]
     example_mistake: Callable[[], Any]
     explanation: str = ""  # shown with "correct!": why the answer is what it is
+    options: Mapping[str, str] = field(default_factory=dict)  # letter -> text, if any
+    right: str | None = None  # the right letter of a question with options
 
 
 _REGISTRY: dict[str, Exercise] = {}
@@ -133,34 +139,99 @@ def check(exercise_id: str, answer: Any) -> Feedback:
 # ---------------------------------------------------------------------------------------
 
 
+def _reveals_the_answer(expected: float) -> bool:
+    """True when a percentage or factor would give ``expected`` away: a small whole number.
+
+    Told "12 is 20.0% too low", a learner can work out 15 without understanding why.
+    """
+    return float(expected).is_integer() and 0 < abs(expected) < 1000
+
+
+def _as_number(answer: Any) -> tuple[float | None, str | None]:
+    """(the answer as a float, None), or (None, what is wrong with it)."""
+    if isinstance(answer, (bool, str)):
+        return None, f"expected a number, got {type(answer).__name__}."
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return None, f"expected a number, got {type(answer).__name__}."
+    if not math.isfinite(value):
+        return None, f"expected a finite number, got {value}."
+    return value, None
+
+
+def _factor(value: float, expected: float, shown: str) -> str | None:
+    """ "``shown`` is 4x too large." when ``value`` is over a factor 2 away, else None."""
+    if expected != 0 and value != 0 and (value / expected > 2 or expected / value > 2):
+        ratio = value / expected
+        direction = f"{ratio:.3g}x too large" if ratio > 1 else f"{1 / ratio:.3g}x too small"
+        return f"{shown} is {direction}."
+    return None
+
+
 def close_to(expected: float, rel_tol: float = 1e-3, unit: str = "") -> Judge:
     """A judge for a single number: right when within ``rel_tol`` of ``expected``.
 
-    A wrong answer is told how far off it is (as a percentage or a factor), not the answer.
+    A wrong answer is told how far off it is (as a percentage or a factor), not the answer;
+    where that would give a small whole-number answer away by arithmetic, only whether it
+    is too low or too high (the check adds the hint).
     """
     positive_number("rel_tol", rel_tol)
 
     def judge(answer: Any) -> str | None:
-        if isinstance(answer, (bool, str)):
-            return f"expected a number, got {type(answer).__name__}."
-        try:
-            value = float(answer)
-        except (TypeError, ValueError):
-            return f"expected a number, got {type(answer).__name__}."
-        if not math.isfinite(value):
-            return f"expected a finite number, got {value}."
+        value, problem = _as_number(answer)
+        if problem:
+            return problem
         if math.isclose(value, expected, rel_tol=rel_tol, abs_tol=0.0):
             return None
         suffix = f" {unit}" if unit else ""
-        if expected != 0 and value != 0 and (value / expected > 2 or expected / value > 2):
-            ratio = value / expected
-            direction = f"{ratio:.3g}x too large" if ratio > 1 else f"{1 / ratio:.3g}x too small"
-            return f"{value:.4g}{suffix} is {direction}."
         if expected == 0:
             return f"{value:.4g}{suffix} should be 0."
+        direction = "too high" if value > expected else "too low"
+        if _reveals_the_answer(expected):
+            return f"{value:.4g}{suffix} is {direction}."
+        factor = _factor(value, expected, f"{value:.4g}{suffix}")
+        if factor:
+            return factor
         error = (value - expected) / abs(expected)
-        direction = "too high" if error > 0 else "too low"
         return f"{value:.4g}{suffix} is {abs(error):.1%} {direction}."
+
+    return judge
+
+
+def exact_count(expected: int, unit: str = "") -> Judge:
+    """A judge for a whole-number count (parameters, tokens): right only when exact.
+
+    A near miss is told the difference, which names the size of what is missing or extra
+    ("2,048 too low: …"), since a percentage of a large count reads "0.0%"; an answer a
+    factor 2 or more away is told the factor; a small count only "too low" or "too high".
+    """
+    if isinstance(expected, float) and expected.is_integer():
+        expected = int(expected)  # a count computed in floating point, such as 30720.0
+    expected = int_at_least("expected", expected, 0)
+
+    def judge(answer: Any) -> str | None:
+        value, problem = _as_number(answer)
+        if problem:
+            return problem
+        if not value.is_integer():
+            return f"{value:,} is not a whole number; a count is."
+        count = int(value)
+        if count == expected:
+            return None
+        suffix = f" {unit}" if unit else ""
+        direction = "too high" if count > expected else "too low"
+        if _reveals_the_answer(expected):
+            return f"{count:,}{suffix} is {direction}."
+        factor = _factor(value, expected, f"{count:,}{suffix}")
+        if factor:
+            return factor
+        difference = abs(count - expected)
+        what = "left out" if count < expected else "counted that should not be there"
+        return (
+            f"{count:,}{suffix} is {difference:,} {direction}: look for a part of that size "
+            f"you {what}."
+        )
 
     return judge
 
@@ -175,7 +246,7 @@ def one_of(choices: dict[str, str], right: str) -> Judge:
     def judge(answer: Any) -> str | None:
         letter = str(answer).strip().lower()
         if letter not in choices:
-            return f"answer with one of {', '.join(repr(c) for c in choices)}."
+            return f"answer with one of {', '.join(repr(c) for c in sorted(choices))}."
         if letter == right:
             return None
         return f"{letter!r} — {choices[letter]}"
@@ -225,6 +296,43 @@ def question_markdown(exercise_id: str) -> str:
     return "\n".join(lines)
 
 
+def choice_exercise(
+    *,
+    id: str,
+    question: str,
+    options: Mapping[str, str],
+    right: str,
+    why_not: Mapping[str, str],
+    explanation: str,
+    hint: str,
+) -> Exercise:
+    """Register a question answered with a letter, whose every wrong letter explains itself."""
+    choice("right", right, options)
+    if list(options) != sorted(options):
+        raise ValueError(f"options must be listed in letter order, got {list(options)}")
+    wrong = set(options) - {right}
+    if set(why_not) != wrong:
+        raise ValueError(
+            f"why_not must explain exactly the wrong options {sorted(wrong)}, got {sorted(why_not)}"
+        )
+    if not all(text.strip() for text in why_not.values()) or not explanation.strip():
+        raise ValueError("every wrong option and the right answer need an explanation")
+    prompt = f"{question} " + " ".join(f"({k}) {v}" for k, v in options.items())
+    return register(
+        Exercise(
+            id=id,
+            prompt=prompt,
+            hint=hint,
+            judge=one_of({**why_not, right: ""}, right=right),
+            example_solution=lambda: right,
+            example_mistake=lambda: sorted(wrong)[0],
+            explanation=explanation,
+            options=dict(options),
+            right=right,
+        )
+    )
+
+
 def multiple_choice(
     *,
     id: str,
@@ -237,26 +345,15 @@ def multiple_choice(
     explanation: str,
     hint: str,
 ) -> Exercise:
-    """Register a multiple-choice question whose every wrong letter explains itself."""
-    choice("right", right, options)
-    wrong = set(options) - {right}
-    if set(why_not) != wrong:
-        raise ValueError(
-            f"why_not must explain exactly the wrong options {sorted(wrong)}, got {sorted(why_not)}"
-        )
-    if not all(text.strip() for text in why_not.values()) or not explanation.strip():
-        raise ValueError("every wrong option and the right answer need an explanation")
-    prompt = f"{question} " + " ".join(f"({k}) {v}" for k, v in options.items())
-    exercise = register(
-        Exercise(
-            id=id,
-            prompt=prompt,
-            hint=hint,
-            judge=one_of({**why_not, right: ""}, right=right),
-            example_solution=lambda: right,
-            example_mistake=lambda: sorted(wrong)[0],
-            explanation=explanation,
-        )
+    """Register a multiple-choice quiz question (:func:`choice_exercise`, shown in the quiz)."""
+    exercise = choice_exercise(
+        id=id,
+        question=question,
+        options=options,
+        right=right,
+        why_not=why_not,
+        explanation=explanation,
+        hint=hint,
     )
     QUIZ[id] = QuizQuestion(id, title, chapter, question, dict(options), dict(why_not), right)
     return exercise
