@@ -57,7 +57,7 @@ CHAPTERS: tuple[Chapter, ...] = (
         75,
         trains=True,
     ),
-    Chapter(8, "08_review.ipynb", "Review: the key takeaways, corrected, and a quiz", 60),
+    Chapter(9, "09_review.ipynb", "Review: the key takeaways, corrected, and a quiz", 60),
 )
 
 

@@ -62,7 +62,7 @@ NOTEBOOKS_WITH_LINKS = [p for p in all_notebooks() if links(p)]
 
 
 def test_the_review_links_to_every_chapter_it_reviews():
-    targets = {Path(m["target"]).name for m in links(ROOT / "notebooks" / "08_review.ipynb")}
+    targets = {Path(m["target"]).name for m in links(ROOT / "notebooks" / "09_review.ipynb")}
     for chapter in ("01_scale", "02_scaling_laws", "03_architecture", "04_data"):
         assert f"{chapter}.ipynb" in targets
 

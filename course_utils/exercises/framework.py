@@ -13,7 +13,7 @@ imports run one way. Every exercise carries a correct and a wrong example answer
 can prove that its check accepts the one and rejects the other, and that no check passes a
 stub. :func:`choice_exercise` registers a question answered with a letter, each wrong letter
 explained; :func:`multiple_choice` and :func:`numeric` register quiz questions whose every wrong
-answer explains itself (chapter 8 asks only those; any chapter may).
+answer explains itself (chapter 9, the review, asks only those; any chapter may).
 """
 
 from __future__ import annotations
