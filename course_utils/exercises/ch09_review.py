@@ -160,7 +160,7 @@ multiple_choice(
     id="9.5",
     title="the 20x rule and the law's own optimum",
     chapter=2,
-    question="The seed splits every budget with 20 tokens per parameter. At C = 10²³ FLOPs, "
+    question="The starter text splits every budget with 20 tokens per parameter. At C = 10²³ FLOPs, "
     "what does the `CHINCHILLA` law, with the constants Hoffmann et al. printed, call optimal?",
     options={
         "a": "exactly 20 tokens per parameter: the 20x rule was derived from this very law;",
@@ -271,7 +271,7 @@ multiple_choice(
         "c": "that is LayerNorm; RMSNorm divides by the root mean square and does not centre.",
         "d": "it learns a scale vector of d numbers (LayerNorm learns a scale and a shift).",
     },
-    explanation="the seed's 'for efficiency' is half the story: the rescaling is for "
+    explanation="the starter text's 'for efficiency' is half the story: the rescaling is for "
     "stability, and RMSNorm gets it with one reduction instead of two.",
     hint="what is the difference between RMSNorm and LayerNorm, and what do both keep?",
 )
@@ -280,7 +280,7 @@ multiple_choice(
     id="9.10",
     title="what Shazeer (2020) showed about SwiGLU",
     chapter=3,
-    question="The seed says SwiGLU gives 'better gradients'. What does the paper that "
+    question="The starter text says SwiGLU gives 'better gradients'. What does the paper that "
     "introduced it actually report?",
     options={
         "a": "lower perplexity than ReLU or GELU MLPs at equal compute, measured but unexplained;",
