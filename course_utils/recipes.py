@@ -148,7 +148,7 @@ def _llama_block(recipe: Recipe) -> Recipe:
 
 
 def _relu2(recipe: Recipe) -> Recipe:
-    model = recipe.model.replace(mlp="relu2", d_ff=4 * recipe.model.d_model)
+    model = recipe.model.replace(mlp="relu2", d_ff=None)  # derived again: 4·d_model
     return dataclasses.replace(recipe, model=model)
 
 
