@@ -85,9 +85,7 @@ def test_muon_steps_equal_the_reference_formula(shape, nesterov, weight_decay):
     weight = torch.nn.Parameter(torch.randn(*shape, generator=generator))
     start = weight.detach().clone()
     grads = [torch.randn(*shape, generator=generator) for _ in range(3)]
-    optimizer = Muon(
-        [weight], lr=0.05, momentum=0.9, nesterov=nesterov, weight_decay=weight_decay
-    )
+    optimizer = Muon([weight], lr=0.05, momentum=0.9, nesterov=nesterov, weight_decay=weight_decay)
     for grad in grads:
         weight.grad = grad.clone()
         optimizer.step()

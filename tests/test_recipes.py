@@ -1,4 +1,4 @@
-"""The nanoGPT baseline, every recipe option (it changes what it claims and nothing else), the preset."""
+"""The nanoGPT baseline, each recipe option (changes what it claims, nothing else), the preset."""
 
 from __future__ import annotations
 
@@ -33,13 +33,18 @@ VAL = torch.randint(0, VOCAB, (1000,), generator=GENERATOR)
 #: (ModelConfig fields, TrainingConfig fields).
 EXPECTED_CHANGES = {
     "llama_block": (
-        {"norm": "rmsnorm", "norm_bias": True, "mlp": "swiglu", "d_ff": 352,
-         "pos_embedding": "rope"},
+        {
+            "norm": "rmsnorm",
+            "norm_bias": True,
+            "mlp": "swiglu",
+            "d_ff": 352,
+            "pos_embedding": "rope",
+        },
         {},
     ),  # fmt: skip
     "higher_lr": (
         {},
-        {"learning_rate": HIGHER_LEARNING_RATE, "min_learning_rate": HIGHER_LEARNING_RATE / 10},
+        {"learning_rate": 4e-3, "min_learning_rate": 4e-4},
     ),
     "wsd_schedule": ({}, {"schedule": "wsd"}),
     "zero_init_projections": ({"zero_init_projections": True}, {}),
@@ -130,9 +135,10 @@ def test_each_option_changes_only_its_fields_on_top_of_all_the_others(name):
     before = with_options(nanogpt_baseline(VOCAB), *others)
     after = with_options(before, name)
     declared = set(RECIPE_OPTIONS[name].fields)
-    assert set(changes(before.model, after.model)) | set(
-        changes(before.training, after.training)
-    ) <= declared
+    assert (
+        set(changes(before.model, after.model)) | set(changes(before.training, after.training))
+        <= declared
+    )
 
 
 def test_relu2_after_the_llama_block_restores_the_4d_width():
