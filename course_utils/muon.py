@@ -33,12 +33,12 @@ from course_utils.checks import (
 )
 
 #: (a, b, c) of the quintic iteration X ← a·X + b·(X·Xᵀ)·X + c·(X·Xᵀ)²·X, from Jordan et al.
-#: (2024, section "Design"): chosen to push small singular values up fast, converging to a
-#: band around 1 (about 0.7 to 1.2) rather than to exactly 1.
+#: (2024): chosen to push small singular values up fast, converging to a band around 1
+#: (about 0.7 to 1.2) rather than to exactly 1. ``torch.optim.Muon`` uses the same three.
 NEWTON_SCHULZ_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
 #: How Muon scales each matrix's orthogonalised update (``shape_scaling``): Jordan et al.'s
 #: ``max(1, rows/cols)**0.5``, or Moonlight's ``0.2·sqrt(max(rows, cols))`` (Liu et al. 2025,
-#: "Muon is Scalable for LLM Training", section 2.2), which matches AdamW's update RMS.
+#: "Muon is Scalable for LLM Training", section 2), which matches AdamW's update RMS.
 SHAPE_SCALINGS = ("original", "match_rms_adamw")
 
 

@@ -206,14 +206,15 @@ RECIPE_OPTIONS: dict[str, RecipeOption] = {
             "RMSNorm on each head's queries and keys before RoPE, which bounds the "
             "attention logits.",
             "Dehghani et al. 2023, 'Scaling Vision Transformers to 22 Billion Parameters', "
-            "section 3.1; OLMo 2; modded-nanogpt record #5.",
+            "section 2 ('QK normalization'); OLMo 2; modded-nanogpt record #5.",
             _model(qk_norm=True),
             ("qk_norm",),
         ),
         RecipeOption(
             "relu2_mlp",
             "A ReLU² MLP, down(relu(up(x))²), two matrices 4·d wide, instead of GELU or SwiGLU.",
-            "So et al. 2021, 'Primer: Searching for Efficient Transformers', section 3; "
+            "So et al. 2021, 'Primer: Searching for Efficient Transformers for Language "
+            "Modeling'; "
             "modded-nanogpt record #5; nanochat.",
             _relu2,
             ("mlp", "d_ff"),

@@ -164,7 +164,7 @@ def _wsd_learning_rate(step: int, config: TrainingConfig) -> float:
     ``learning_rate`` towards ``min_learning_rate``, reached at the last step; before them the
     rate stays at its peak. Hägele et al. (2024, "Scaling Laws and Compute-Optimal Training
     Beyond Fixed Training Durations", section 3) find that a linear cool-down over 20% of the
-    steps matches a cosine schedule of the run's length; MiniCPM (Hu et al. 2024, section 4)
+    steps matches a cosine schedule of the run's length; MiniCPM (Hu et al. 2024)
     introduced the name, and modded-nanogpt's speedruns decay linearly the same way.
     """
     decay_steps = max(1, round(config.decay_fraction * config.steps))
