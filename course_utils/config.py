@@ -17,6 +17,15 @@ MLPS = ("gelu", "swiglu", "relu2")
 POSITION_EMBEDDINGS = ("learned", "rope")
 #: ``torch.nn.functional.gelu``'s ``approximate`` argument: GPT-2's tanh form, or the exact erf.
 GELU_APPROXIMATIONS = ("tanh", "none")
+#: Chapter 8's recipe options: ``repr`` shows them only when they differ from their defaults,
+#: so a config without them prints as it did before they existed.
+RECIPE_FIELDS = (
+    "gelu_approximation",
+    "norm_bias",
+    "qk_norm",
+    "logit_softcap",
+    "zero_init_projections",
+)
 
 
 def swiglu_hidden_dim(
@@ -172,6 +181,14 @@ class ModelConfig:
         if self.d_expert is None:
             object.__setattr__(self, "d_expert", self.d_ff)
         positive_int("d_expert", self.d_expert)
+
+    def __repr__(self) -> str:
+        shown = [
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in fields(self)
+            if f.repr and (f.name not in RECIPE_FIELDS or getattr(self, f.name) != f.default)
+        ]
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     @property
     def is_moe(self) -> bool:

@@ -25,6 +25,14 @@ def test_chapter_8_options_are_off_by_default_and_relu2_is_4d_wide():
     assert ModelConfig(**BASE, logit_softcap=15).logit_softcap == 15
 
 
+def test_repr_shows_the_recipe_options_only_when_set():
+    plain = repr(ModelConfig(**BASE))
+    assert plain.startswith("ModelConfig(vocab_size=100, d_model=64,")
+    assert plain.endswith("normalize_top_k=True)") and "qk_norm" not in plain
+    changed = repr(ModelConfig(**BASE, qk_norm=True, logit_softcap=15.0))
+    assert changed.endswith("normalize_top_k=True, qk_norm=True, logit_softcap=15.0)")
+
+
 def test_defaults_are_derived_from_the_shape():
     config = ModelConfig(**BASE)
     assert config.n_kv_heads == 4
