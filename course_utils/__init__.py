@@ -54,6 +54,7 @@ from course_utils.memory import (
 )
 from course_utils.model import DecoderLM, LLMBlock
 from course_utils.moe import MoEFeedForward, load_balancing_loss, route, router_z_loss
+from course_utils.muon import Muon
 from course_utils.parameters import (
     count_parameters,
     estimate_parameters,
@@ -187,6 +188,7 @@ __all__ = [
     "unigram_loss",
     # chapter 8: training recipes
     "BEST_RECIPE_OPTIONS",
+    "Muon",
     "RECIPE_OPTIONS",
     "Recipe",
     "RecipeOption",
