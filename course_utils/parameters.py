@@ -33,14 +33,16 @@ def parameter_breakdown(config: ModelConfig, *, active: bool = False) -> dict[st
         + 2 * d * kv_width  # key and value projections (fewer heads with GQA)
         + q_width * d  # output projection
         + bias * (q_width + 2 * kv_width + d)
+        + (2 * config.head_dim if config.qk_norm else 0)  # chapter 8's QK-norm gains
     )
     if config.is_moe:
         mlp = moe_layer_parameters(config, active=active)
-    elif config.mlp == "gelu":  # up, GELU, down
+    elif config.mlp in ("gelu", "relu2"):  # up, GELU (or ReLU²), down
         mlp = 2 * d * config.d_ff + bias * (config.d_ff + d)
     else:  # SwiGLU: gate and up, SiLU(gate) * up, down
         mlp = 3 * d * config.d_ff + bias * (2 * config.d_ff + d)
-    one_norm = 2 * d if config.norm == "layernorm" else d  # LayerNorm has a bias, RMSNorm not
+    # LayerNorm has a bias (unless norm_bias=False), RMSNorm not
+    one_norm = 2 * d if config.norm == "layernorm" and config.norm_bias else d
     return {
         "token_embeddings": config.vocab_size * d,
         "position_embeddings": config.max_seq_len * d if config.pos_embedding == "learned" else 0,
