@@ -186,23 +186,78 @@ def first_token_share(weights: torch.Tensor) -> float:
     return weights[1:, 0].mean().item()
 
 
-def plot_attention_heads(maps: torch.Tensor, tokens: list[str], heads, axes=None):
-    """Heat maps of chosen heads, ``heads`` a list of (layer, head, title) (chapter 3).
+def attention_share(weights: torch.Tensor, chosen: torch.Tensor) -> float:
+    """Mean attention on the ``chosen`` keys (a boolean (seq, seq) mask), over the queries
+    that have a chosen key (chapter 3)."""
+    if weights.shape != chosen.shape or weights.ndim != 2:
+        raise ValueError("weights and chosen must be (seq, seq) maps of the same shape")
+    rows = chosen.any(dim=-1)
+    if not rows.any():
+        raise ValueError("chosen marks no key at all")
+    return (weights * chosen).sum(dim=-1)[rows].mean().item()
 
-    ``maps`` comes from :func:`attention_maps`; ``tokens`` labels its rows and columns.
+
+def attention_entropy(weights: torch.Tensor) -> float:
+    """Mean entropy (nats) of the rows of one head's map: 0 when every query looks at one key."""
+    return -(weights * weights.clamp_min(1e-12).log()).sum(dim=-1).mean().item()
+
+
+def word_start_keys(text: str) -> torch.Tensor:
+    """(seq, seq) mask: for each character, the last space or newline before it (chapter 3)."""
+    chosen = torch.zeros(len(text), len(text), dtype=torch.bool)
+    last = None
+    for position, character in enumerate(text):
+        if last is not None:
+            chosen[position, last] = True
+        if character in " \n":
+            last = position
+    return chosen
+
+
+def plot_attention_map(weights: torch.Tensor, ax=None, blocked=None, labels=None, title=""):
+    """One head's attention weights (seq, seq) as a heat map; ``blocked`` cells grey (chapter 3).
+
+    A square-root colour scale shows small weights as well as large ones. ``labels`` names the
+    tokens along both axes.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.colors import PowerNorm
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 4.2))
+    values = weights.detach().cpu().numpy()
+    if blocked is not None:
+        values = np.ma.masked_where(np.asarray(blocked), values)
+    colormap = plt.get_cmap("viridis").with_extremes(bad="lightgrey")
+    ax.imshow(values, cmap=colormap, norm=PowerNorm(gamma=0.5, vmin=0, vmax=1))
+    if labels is not None:
+        ax.set_xticks(range(len(labels)), labels, fontsize=7)
+        ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    ax.set_xlabel("key position j (attended to)")
+    ax.set_ylabel("query position i (attending)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(False)
+    return ax
+
+
+def plot_attention_heads(maps: torch.Tensor, tokens: list[str], heads, axes=None):
+    """Heat maps of chosen heads of :func:`attention_maps`, ``heads`` (layer, head, title) triples.
+
+    ``tokens`` labels rows and columns (chapter 3); blocked (future) cells are grey.
     """
     import matplotlib.pyplot as plt
 
+    from course_utils.playground import token_label
+
     heads = list(heads)
     if axes is None:
-        _, axes = plt.subplots(1, len(heads), figsize=(4.2 * len(heads), 4.4))
-    axes = [axes] if not hasattr(axes, "__len__") else list(axes)
-    labels = [repr(t)[1:-1] if t.strip() else "␣" if t == " " else repr(t)[1:-1] for t in tokens]
+        _, axes = plt.subplots(1, len(heads), figsize=(4.6 * len(heads), 4.6), layout="constrained")
+    axes = list(axes) if hasattr(axes, "__len__") else [axes]
+    labels = [token_label(token) for token in tokens]
+    future = torch.ones(len(tokens), len(tokens), dtype=torch.bool).triu(1)
     for ax, (layer, head, title) in zip(axes, heads, strict=True):
-        ax.imshow(maps[layer, head].numpy(), cmap="viridis", vmin=0, vmax=1)
-        ax.set_xticks(range(len(tokens)), labels, fontsize=6)
-        ax.set_yticks(range(len(tokens)), labels, fontsize=6)
-        ax.set_xlabel("attends to (key)")
-        ax.set_ylabel("token (query)")
-        ax.set_title(f"layer {layer}, head {head}: {title}", fontsize=9)
+        plot_attention_map(
+            maps[layer, head], ax, future, labels, f"layer {layer}, head {head}: {title}"
+        )
     return axes

@@ -11,7 +11,9 @@ from course_utils.course_model import (
     CHECKPOINT,
     MODEL_SETTINGS,
     TRAINING,
+    attention_entropy,
     attention_maps,
+    attention_share,
     course_data,
     first_token_share,
     load_course_model,
@@ -20,6 +22,7 @@ from course_utils.course_model import (
     provenance,
     train_course_model,
     validation_loss,
+    word_start_keys,
 )
 from course_utils.generation import generate_text, known_word_fraction
 from course_utils.model import DecoderLM
@@ -126,3 +129,22 @@ def test_the_attention_plot_draws_each_chosen_head(course_model):
     assert len(axes) == 2 and "layer 3, head 2" in axes[1].get_title()
     assert axes[0].get_xlabel() and axes[0].get_ylabel()
     plt.close(axes[0].figure)
+
+
+def test_word_start_keys_point_at_the_last_space_or_newline():
+    chosen = word_start_keys("ab cd\nef")
+    assert [row.nonzero().flatten().tolist() for row in chosen] == [
+        [], [], [], [2], [2], [2], [5], [5]
+    ]  # fmt: skip
+
+
+def test_shares_and_entropy_on_maps_built_by_hand():
+    uniform = torch.full((4, 4), 0.25)
+    assert attention_entropy(torch.eye(4)) == 0.0
+    assert attention_entropy(uniform) == pytest.approx(torch.log(torch.tensor(4.0)).item())
+    first_column = torch.zeros(4, 4, dtype=torch.bool)
+    first_column[1:, 0] = True
+    assert attention_share(uniform, first_column) == pytest.approx(0.25)
+    assert attention_share(torch.eye(4), first_column) == 0.0
+    with pytest.raises(ValueError, match="no key"):
+        attention_share(uniform, torch.zeros(4, 4, dtype=torch.bool))
