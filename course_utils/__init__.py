@@ -14,6 +14,7 @@ from course_utils.compute import (
 from course_utils.config import ModelConfig
 from course_utils.corpus import load_corpus
 from course_utils.course import CHAPTERS, chapter_table
+from course_utils.course_model import load_course_model
 from course_utils.data_mix import (
     PUBLISHED_MIXES,
     TRAINING_DATA_MIX,
@@ -109,6 +110,7 @@ __all__ = [
     "chapter_table",
     "check",
     "environment_report",
+    "load_course_model",
     "set_seed",
     "setup_notebook",
     # chapter 1: what makes a model large

@@ -165,3 +165,43 @@ def training_run(
     seconds = flops / (n_accelerators * peak * mfu)
     hours = seconds * n_accelerators / SECONDS_PER_HOUR
     return TrainingRun(flops, seconds, hours, hours * price)
+
+
+#: How :func:`flop_shares` groups the components of :func:`forward_flops_breakdown`.
+FLOP_SHARE_GROUPS = {
+    "attention projections": ("attention_qkv", "attention_output"),
+    "attention over the context": ("attention_scores",),
+    "MLP": ("mlp",),
+    "LM head": ("lm_head",),
+}
+
+
+def flop_shares(config: ModelConfig, contexts, *, causal: bool = False) -> dict[str, list[float]]:
+    """Each component group's share of the forward FLOPs per token, at each context (chapter 3).
+
+    ``causal=False`` counts every key (Hoffmann et al. 2022, appendix F), as chapter 3 does;
+    ``True`` counts the causal half (Kaplan et al. 2020), chapter 1's default.
+    """
+    shares: dict[str, list[float]] = {group: [] for group in FLOP_SHARE_GROUPS}
+    for context in contexts:
+        flops = forward_flops_breakdown(config, int(context), causal=causal)
+        total = sum(flops.values())
+        for group, parts in FLOP_SHARE_GROUPS.items():
+            shares[group].append(sum(flops[part] for part in parts) / total)
+    return shares
+
+
+def plot_flop_shares(config: ModelConfig, contexts, *, causal: bool = False, name="", ax=None):
+    """Stacked shares of :func:`flop_shares` against the context length (chapter 3)."""
+    import matplotlib.pyplot as plt
+
+    shares = flop_shares(config, contexts, causal=causal)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4), layout="constrained")
+    ax.stackplot(contexts, *[[100 * s for s in v] for v in shares.values()], labels=list(shares))
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("context length T (tokens)")
+    ax.set_ylabel("share of forward FLOPs per token (%)")
+    ax.set_title(f"{name + ': ' if name else ''}where a forward pass spends its FLOPs")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+    return ax

@@ -110,7 +110,7 @@ def plot_chapter_times(ax=None):
     import numpy as np
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.2))
+        _, ax = plt.subplots(figsize=(7, 1.2 + 0.32 * len(CHAPTERS)), layout="constrained")
     runtimes = measured_runtimes()
     labels = [f"{c.number:02d}" for c in CHAPTERS]
     study = [c.study_minutes for c in CHAPTERS]
@@ -123,5 +123,6 @@ def plot_chapter_times(ax=None):
     ax.set_xlabel("minutes")
     ax.set_ylabel("chapter")
     ax.set_title("Where your time goes: reading and thinking, not waiting")
-    ax.legend(loc="lower right")
+    # Below the axes, so that no bar of any length can be hidden behind it.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
     return ax

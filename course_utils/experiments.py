@@ -467,3 +467,37 @@ def plot_isoflop_study(runs: Sequence[IsoFlopRun], law=None, ax=None):
     ax.set_title(title + (", fitted law (dashed)" if law is not None else ""))
     ax.legend()
     return ax
+
+
+def plot_loss_curves(history, tokens_per_step: int, baselines=None, ax=None):
+    """A run's training loss (smoothed) and validation loss against tokens seen (chapter 5).
+
+    ``history`` is a :class:`~course_utils.training.TrainingHistory`; the per-batch training
+    loss is averaged over windows of a fiftieth of the run. ``baselines`` maps a label to a
+    loss drawn as a horizontal line (chapter 5: the uniform guess and the unigram model).
+    """
+    import matplotlib.pyplot as plt
+
+    positive_int("tokens_per_step", tokens_per_step)
+    if ax is None:
+        _, ax = plt.subplots()
+    window = max(1, len(history.train_loss) // 50)
+    smoothed = np.convolve(history.train_loss, np.ones(window) / window, mode="valid")
+    ax.plot(
+        (np.arange(len(smoothed)) + window) * tokens_per_step / 1e6,
+        smoothed,
+        label="training (smoothed)",
+    )
+    ax.plot(
+        np.array(history.eval_steps) * tokens_per_step / 1e6,
+        history.val_loss,
+        "o-",
+        label="validation (held out)",
+    )
+    for (label, loss), style in zip((baselines or {}).items(), (":", "--", "-."), strict=False):
+        ax.axhline(loss, color="grey", linestyle=style, label=f"{label} ({loss:.2f})")
+    ax.set_xlabel("training tokens seen (millions)")
+    ax.set_ylabel("loss (nats per token)")
+    ax.set_title("A tiny LLM learns: loss on training and held-out text")
+    ax.legend()
+    return ax

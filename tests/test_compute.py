@@ -227,3 +227,24 @@ def test_h100_is_about_three_times_an_a100():
         / ACCELERATORS["A100-80GB"].peak_bf16_flops_per_second
     )
     assert ratio == pytest.approx(3.17, rel=0.01)
+
+
+def test_flop_shares_add_up_and_attention_grows_with_the_context():
+    import matplotlib.pyplot as plt
+
+    from course_utils.compute import flop_shares, plot_flop_shares
+
+    config = PRESETS["llama-2-7b"].config
+    contexts = [512, 4096, 32768]
+    shares = flop_shares(config, contexts)
+    totals = np.sum([shares[group] for group in shares], axis=0)
+    np.testing.assert_allclose(totals, 1.0)
+    attention = shares["attention over the context"]
+    assert attention[0] < attention[1] < attention[2]
+    flops = forward_flops_breakdown(config, 4096, causal=False)
+    assert attention[1] == pytest.approx(flops["attention_scores"] / sum(flops.values()))
+    causal = flop_shares(config, [4096], causal=True)["attention over the context"][0]
+    assert causal < attention[1]  # the causal half counts half the keys
+    ax = plot_flop_shares(config, contexts, name="Llama-2-7B")
+    assert len(ax.collections) == 4 and ax.get_title().startswith("Llama-2-7B")
+    plt.close(ax.figure)

@@ -197,3 +197,26 @@ def test_a_tiny_study_runs_end_to_end():
         run_isoflop_study([], train, val, training)
     with pytest.raises(ValueError, match="workers must be a positive integer"):
         run_isoflop_study(plans, train, val, training, device="cpu", workers=0)
+
+
+def test_loss_curves_plot_the_smoothed_training_loss_and_every_evaluation():
+    import matplotlib.pyplot as plt
+
+    from course_utils.experiments import plot_loss_curves
+    from course_utils.training import TrainingHistory
+
+    history = TrainingHistory(
+        train_loss=[5.0 - 0.01 * step for step in range(100)],
+        eval_steps=[0, 50, 100],
+        val_loss=[5.0, 4.6, 4.1],
+    )
+    ax = plot_loss_curves(history, tokens_per_step=1000, baselines={"uniform": 5.1, "x": 4.5})
+    train, val = ax.lines[:2]
+    assert len(train.get_xdata()) == 99  # a window of two steps
+    assert train.get_ydata()[0] == pytest.approx(4.995)
+    assert list(val.get_xdata()) == pytest.approx([0, 0.05, 0.1])  # millions of tokens
+    assert [line.get_ydata()[0] for line in ax.lines[2:]] == [5.1, 4.5]
+    assert ax.get_legend().get_texts()[2].get_text() == "uniform (5.10)"
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="tokens_per_step"):
+        plot_loss_curves(history, tokens_per_step=0)

@@ -7,7 +7,13 @@ import torch
 
 from course_utils.config import ModelConfig
 from course_utils.environment import best_device
-from course_utils.generation import generate, generate_text, known_word_fraction, next_token
+from course_utils.generation import (
+    filter_logits,
+    generate,
+    generate_text,
+    known_word_fraction,
+    next_token,
+)
 from course_utils.memory import kv_cache_bytes
 from course_utils.model import DecoderLM
 
@@ -107,12 +113,101 @@ def test_top_k_one_is_greedy_and_top_k_limits_the_choices():
     assert drawn == {1, 3}
 
 
+def random_logits(seed: int, batch: int = 6, vocab: int = 50) -> torch.Tensor:
+    """Logits without ties (a tie at the cut would let two correct filters differ)."""
+    return 3 * torch.randn(batch, vocab, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("top_k", [1, 2, 7, 50, 80])
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 1.7])
+def test_top_k_matches_transformers_warpers(top_k, temperature):
+    from transformers import TemperatureLogitsWarper, TopKLogitsWarper
+
+    logits = random_logits(top_k)
+    expected = TopKLogitsWarper(top_k)(None, TemperatureLogitsWarper(temperature)(None, logits))
+    ours = filter_logits(logits, temperature, top_k=top_k)
+    assert torch.equal(torch.isinf(ours), torch.isinf(expected))
+    torch.testing.assert_close(ours, expected)
+    assert (~torch.isinf(ours)).sum(dim=-1).tolist() == [min(top_k, 50)] * 6
+
+
+@pytest.mark.parametrize("top_p", [0.05, 0.3, 0.5, 0.9, 0.99, 1.0])
+@pytest.mark.parametrize("top_k", [None, 10])
+def test_top_p_matches_transformers_warpers(top_p, top_k):
+    from transformers import TopKLogitsWarper, TopPLogitsWarper
+
+    logits = random_logits(int(top_p * 100))
+    expected = logits if top_k is None else TopKLogitsWarper(top_k)(None, logits)
+    expected = TopPLogitsWarper(top_p)(None, expected)
+    ours = filter_logits(logits, top_k=top_k, top_p=top_p)
+    assert torch.equal(torch.isinf(ours), torch.isinf(expected))
+
+
+@pytest.mark.parametrize("top_p", [0.1, 0.5, 0.75, 0.9])
+def test_top_p_keeps_the_smallest_set_whose_probability_reaches_p(top_p):
+    logits = random_logits(3, batch=20)
+    probabilities = torch.softmax(logits, dim=-1)
+    kept = ~torch.isinf(filter_logits(logits, top_p=top_p))
+    for row, keep in zip(probabilities, kept, strict=True):
+        ranked = row.sort(descending=True).values
+        n = int(keep.sum())
+        # The kept tokens are the n most likely, they reach p, and n - 1 of them would not.
+        assert set(row[keep].tolist()) == set(ranked[:n].tolist())
+        assert ranked[:n].sum() >= top_p > ranked[: n - 1].sum()
+
+
+def test_top_p_on_a_distribution_worked_by_hand():
+    logits = torch.tensor([[0.5, 0.3, 0.15, 0.05]]).log()
+    kept = lambda p: (~torch.isinf(filter_logits(logits, top_p=p)))[0].tolist()  # noqa: E731
+    assert kept(0.5) == [True, False, False, False]  # 0.5 alone reaches 0.5
+    assert kept(0.51) == [True, True, False, False]
+    assert kept(0.8) == [True, True, False, False]
+    assert kept(0.81) == [True, True, True, False]
+    assert kept(1.0) == [True, True, True, True]
+    generator = torch.Generator().manual_seed(0)
+    drawn = {next_token(logits, top_p=0.8, generator=generator).item() for _ in range(200)}
+    assert drawn == {0, 1}
+
+
+def test_top_k_one_and_a_tiny_top_p_generate_the_greedy_text():
+    config = CONFIGS["llama, grouped-query"]
+    model = trained_looking_model(config)
+    idx = prompt(config)
+    greedy = generate(model, idx, 20, temperature=0.0)
+    generator = torch.Generator().manual_seed(5)
+    assert torch.equal(generate(model, idx, 20, top_k=1, generator=generator), greedy)
+    assert torch.equal(generate(model, idx, 20, top_p=1e-6, generator=generator), greedy)
+    sampled = generate(model, idx, 20, top_p=0.9, generator=generator)
+    assert not torch.equal(sampled, greedy)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"top_k": 0}, "top_k"),
+        ({"top_k": 2.5}, "top_k"),
+        ({"top_p": 0.0}, "top_p"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"temperature": -0.1}, "temperature"),
+    ],
+)
+def test_bad_sampling_arguments_are_clear_errors(kwargs, message):
+    logits = random_logits(0)
+    with pytest.raises(ValueError, match=message):
+        next_token(logits, **kwargs)
+    with pytest.raises(ValueError, match=message):
+        filter_logits(logits, **kwargs)
+    with pytest.raises(ValueError, match="temperature must be positive"):
+        filter_logits(logits, temperature=0)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"max_new_tokens": -1}, "max_new_tokens"),
         ({"max_new_tokens": 2, "temperature": -1.0}, "temperature"),
         ({"max_new_tokens": 2, "top_k": 0}, "top_k"),
+        ({"max_new_tokens": 2, "top_p": 0}, "top_p"),
         ({"max_new_tokens": 40}, "max_seq_len=40"),
     ],
 )

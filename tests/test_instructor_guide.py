@@ -173,3 +173,21 @@ def test_the_workshop_link_opens_the_course_from_its_repository():
 def test_a_bad_workshop_link_request_is_a_clear_error(arguments, named):
     with pytest.raises(ValueError, match=named):
         workshop_link.nbgitpuller_link(**arguments)
+
+
+def test_the_chapter_times_legend_covers_no_bar():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from course_utils.course import plot_chapter_times
+
+    ax = plot_chapter_times()
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    bars = [bar.get_window_extent(renderer) for bar in ax.patches]
+    assert len(bars) == 2 * len(CHAPTERS)
+    assert not any(legend.overlaps(bar) for bar in bars)
+    plt.close(ax.figure)

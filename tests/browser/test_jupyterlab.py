@@ -3,7 +3,8 @@
 nbval proves what the kernel computes; this proves what the page shows. Each chapter listed in
 ``course_utils.course.CHAPTERS`` is opened in JupyterLab (headless Chromium), run with
 *Run → Run All Cells*, and checked: no cell shows an error, every figure renders as an image,
-every widget is a live control, and moving the chapter's key slider changes what it displays.
+every widget is a live control, and moving the chapter's key slider changes what it displays
+(chapter 0's and chapter 5's: the playground's temperature, which must change its continuation).
 A screenshot of each notebook goes to ``screenshots/`` for a person to look at.
 
 Run only these tests with ``pytest -m browser``; skip them with ``pytest -m "not browser"``.
@@ -43,9 +44,12 @@ class Interaction:
 
 
 # What a learner should be able to play with, by chapter number, checked after all cells ran.
+# The generation playground (chapters 0 and 5) redraws its seeded continuation.
 INTERACTIONS: dict[int, list[Interaction]] = {
+    0: [Interaction(control="temperature", shows="continuation")],
     1: [Interaction(control="d_model", shows="parameters")],
     2: [Interaction(control="compute", shows="N_opt")],
+    5: [Interaction(control="temperature", shows="continuation")],
 }
 
 
