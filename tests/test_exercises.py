@@ -177,7 +177,7 @@ class TestExactCount:
         ("0.1", 12, "12 is too low."),  # the weights without the biases
         ("1.1", 124_439_808 - 2 * 768, "124,438,272 is 1,536 too low: "),  # no final LayerNorm
         ("3.3", 202_383_360 - 2 * 4096, "202,375,168 is 8,192 too low: "),  # no RMSNorms
-        ("5.3", 1500 * 32 * 65, "3,120,000 is 48,000 too high: "),  # 65 tokens a window
+        ("5.4", 1500 * 32 * 65, "3,120,000 is 48,000 too high: "),  # 65 tokens a window
     ],
 )
 def test_counting_exercises_name_the_gap_not_a_percentage(exercise_id, answer, message):
@@ -303,17 +303,7 @@ def _asked_in_order(path):
 
 @pytest.mark.parametrize(
     "path",
-    [
-        pytest.param(
-            path,
-            marks=pytest.mark.xfail(
-                strict=True, reason="chapter 5 asks exercise 5.5 before 5.3 and 5.4"
-            ),
-        )
-        if path.name.startswith("05_")
-        else path
-        for path in chapter_notebooks()
-    ],
+    chapter_notebooks(),
     ids=lambda path: path.name,
 )
 def test_every_exercise_has_a_heading_and_they_come_in_order(path):

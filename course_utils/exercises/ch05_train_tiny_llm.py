@@ -42,13 +42,13 @@ register(
     )
 )
 
-# Exercises 5.3 and 5.4: the run their prompts describe.
+# Exercises 5.4 and 5.5: the run their prompts describe.
 _RUN = TrainingConfig(steps=1500, batch_size=32, context_len=64)
 _N_PARAMS = 273_408
 
 register(
     Exercise(
-        id="5.3",
+        id="5.4",
         prompt="A run takes 1,500 steps, each on a batch of 32 windows of 64 tokens to predict. "
         "How many tokens D does the model train on?",
         hint="every step predicts batch_size × context_len tokens.",
@@ -62,8 +62,8 @@ register(
 
 register(
     Exercise(
-        id="5.4",
-        prompt="The model of exercise 5.3 has 273,408 parameters. How many FLOPs does the run "
+        id="5.5",
+        prompt="The model of exercise 5.4 has 273,408 parameters. How many FLOPs does the run "
         "cost by chapter 1's rule?",
         hint="C ≈ 6·N·D: about 2·N per token forward and 4·N backward.",
         judge=close_to(training_flops(_N_PARAMS, _RUN.tokens), rel_tol=1e-3),
@@ -73,12 +73,12 @@ register(
     )
 )
 
-# Exercise 5.5: the study's 16-wide model, counted both ways (chapter 5, section 5).
+# Exercise 5.3: the study's 16-wide model, counted both ways (chapter 5, section 5).
 _TOTAL, _EMBEDDING, _TOKENS = 9_408, 167 * 16, 2_400_000
 
 register(
     Exercise(
-        id="5.5",
+        id="5.3",
         prompt="A model of the study has N = 9,408 parameters; 2,672 of them are its token "
         "embedding (167 characters × width 16), which is also its output layer. At its budget "
         "it trains on D = 2,400,000 tokens. What is D/N in Kaplan et al.'s count, which leaves "
