@@ -31,7 +31,7 @@ class Chapter:
 
 
 CHAPTERS: tuple[Chapter, ...] = (
-    Chapter(0, "00_welcome.ipynb", "Welcome: how this course works", 15),
+    Chapter(0, "00_welcome.ipynb", "Welcome: how this course works", 25),
     Chapter(1, "01_scale.ipynb", "What makes a model large", 75),
     Chapter(2, "02_scaling_laws.ipynb", "Scaling laws: predicting loss, spending compute", 90),
     Chapter(3, "03_architecture.ipynb", "Inside the decoder-only transformer", 90, trains=True),
