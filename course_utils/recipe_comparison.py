@@ -192,7 +192,7 @@ def compare(
     steps: int | None = None,
     seconds: float | None = None,
     target_loss: float | None = None,
-    eval_every: int = 50,
+    eval_every: int | Mapping[str, int] = 50,
     eval_windows: int = 256,
     threads: int | None = None,
 ) -> Comparison:
@@ -202,7 +202,7 @@ def compare(
     from recipes). Each run stops after ``steps`` optimiser steps, after ``seconds`` of training
     or when the validation loss reaches ``target_loss`` (whichever comes first; with none
     given, at the end of the arm's schedule). The loss is measured every ``eval_every`` steps
-    on ``eval_windows`` evenly spaced windows of ``val_tokens``, the same tensor for every arm.
+    (one number, or one per arm name), after the last step, on ``eval_windows`` evenly spaced windows of ``val_tokens``, the same tensor for every arm.
     ``threads`` fixes ``torch.set_num_threads`` for the comparison and restores it afterwards.
     """
     instance_of("arms", arms, Mapping)
@@ -213,7 +213,11 @@ def compare(
         positive_number("seconds", seconds)
     if target_loss is not None:
         positive_number("target_loss", target_loss)
-    positive_int("eval_every", eval_every)
+    every = dict(eval_every) if isinstance(eval_every, Mapping) else dict.fromkeys(arms, eval_every)
+    if set(every) != set(arms):
+        raise ValueError(f"eval_every must name every arm {list(arms)}, got {list(every)}")
+    for arm in arms:
+        positive_int(f"eval_every[{arm!r}]", every[arm])
     positive_int("eval_windows", eval_windows)
     if threads is not None:
         positive_int("threads", threads)
@@ -236,7 +240,7 @@ def compare(
                     f"have {windows.shape[1] - 1}: compare recipes on the same windows"
                 )
             runs.append(
-                _train_one(arm, seed, trainer, windows, steps, seconds, target_loss, eval_every)
+                _train_one(arm, seed, trainer, windows, steps, seconds, target_loss, every[arm])
             )
     finally:
         torch.set_num_threads(previous_threads)
