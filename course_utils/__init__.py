@@ -63,6 +63,16 @@ from course_utils.parameters import (
 from course_utils.pipeline import run_pipeline, training_text
 from course_utils.presets import MOE_PRESETS, PRESETS
 from course_utils.quality import quality_filter
+from course_utils.recipes import (
+    BEST_RECIPE_OPTIONS,
+    RECIPE_OPTIONS,
+    Recipe,
+    RecipeOption,
+    best_recipe,
+    nanogpt_baseline,
+    recipe_trainer,
+    with_options,
+)
 from course_utils.scaling import (
     CHINCHILLA,
     EPOCH_2024,
@@ -175,6 +185,15 @@ __all__ = [
     "split_tokens",
     "tokens_from_file",
     "unigram_loss",
+    # chapter 8: training recipes
+    "BEST_RECIPE_OPTIONS",
+    "RECIPE_OPTIONS",
+    "Recipe",
+    "RecipeOption",
+    "best_recipe",
+    "nanogpt_baseline",
+    "recipe_trainer",
+    "with_options",
     # chapter 7: mixture of experts
     "MOE_PRESETS",
     "MoEFeedForward",

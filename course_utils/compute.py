@@ -50,7 +50,7 @@ def forward_flops_breakdown(
     d, layers = config.d_model, config.n_layers
     q_width = config.n_heads * config.head_dim
     kv_width = config.n_kv_heads * config.head_dim
-    mlp_matrices = 2 if config.mlp == "gelu" else 3
+    mlp_matrices = 3 if config.mlp == "swiglu" else 2
     if config.is_moe:
         used = config.experts_per_token + config.n_shared_experts
         mlp = 2.0 * layers * (d * config.n_experts + used * 3 * d * config.d_expert)

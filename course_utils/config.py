@@ -13,8 +13,10 @@ from typing import Any
 from course_utils.checks import choice, int_at_least, positive_int, positive_number
 
 NORMS = ("layernorm", "rmsnorm")
-MLPS = ("gelu", "swiglu")
+MLPS = ("gelu", "swiglu", "relu2")
 POSITION_EMBEDDINGS = ("learned", "rope")
+#: ``torch.nn.functional.gelu``'s ``approximate`` argument: GPT-2's tanh form, or the exact erf.
+GELU_APPROXIMATIONS = ("tanh", "none")
 
 
 def swiglu_hidden_dim(
@@ -52,6 +54,22 @@ class ModelConfig:
     every expert is ``d_expert`` wide (default ``d_ff``). ``normalize_top_k`` rescales the k
     chosen router probabilities to sum to 1 (Mixtral, and Qwen3-MoE's ``norm_topk_prob``);
     OLMoE keeps them as they are.
+
+    Training-recipe options (chapter 8), all off by default so that the defaults compute what
+    chapters 3, 5 and 7 stored:
+
+    * ``mlp="relu2"``: ``down(relu(up(x))²)``, two matrices 4·d wide (So et al. 2021,
+      "Primer", section 3; modded-nanogpt's record of Oct 2024, with QK-norm and zero-init).
+    * ``gelu_approximation``: ``"tanh"`` is GPT-2's GELU, ``"none"`` the exact erf form that
+      nanoGPT's ``nn.GELU()`` computes.
+    * ``norm_bias=False``: LayerNorm without its bias, as nanoGPT builds it with ``bias=False``.
+    * ``qk_norm``: RMSNorm (with a gain per dimension) on each head's queries and keys, before
+      RoPE (Dehghani et al. 2023, "Scaling Vision Transformers to 22B Parameters", section 3.1;
+      OLMo 2, Qwen3; modded-nanogpt's record of Oct 2024).
+    * ``logit_softcap``: logits become ``cap · tanh(logits / cap)``, bounded by ``cap`` (Gemma 2
+      report, Gemma Team 2024, section 2: cap 30 for the final logits; modded-nanogpt).
+    * ``zero_init_projections``: the attention output and MLP down projections start at zero,
+      so every block starts as the identity (modded-nanogpt's record of Oct 2024; nanochat).
     """
 
     vocab_size: int
@@ -74,6 +92,11 @@ class ModelConfig:
     n_shared_experts: int = 0
     d_expert: int | None = None
     normalize_top_k: bool = True
+    gelu_approximation: str = "tanh"
+    norm_bias: bool = True
+    qk_norm: bool = False
+    logit_softcap: float | None = None
+    zero_init_projections: bool = False
     # Which of n_kv_heads, head_dim, d_ff and d_expert were filled in from their defaults, so that
     # replace(d_model=...) derives them again instead of keeping the old widths.
     _derived: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
@@ -102,13 +125,18 @@ class ModelConfig:
         choice("norm", self.norm, NORMS)
         choice("mlp", self.mlp, MLPS)
         choice("pos_embedding", self.pos_embedding, POSITION_EMBEDDINGS)
+        choice("gelu_approximation", self.gelu_approximation, GELU_APPROXIMATIONS)
         if self.d_ff is None:
-            default = 4 * self.d_model if self.mlp == "gelu" else swiglu_hidden_dim(self.d_model)
+            default = swiglu_hidden_dim(self.d_model) if self.mlp == "swiglu" else 4 * self.d_model
             object.__setattr__(self, "d_ff", default)
         positive_int("d_ff", self.d_ff)
-        for name in ("tie_embeddings", "bias"):
+        for name in ("tie_embeddings", "bias", "norm_bias", "qk_norm", "zero_init_projections"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if not self.norm_bias and self.norm != "layernorm":
+            raise ValueError("norm_bias=False needs norm='layernorm' (RMSNorm has no bias)")
+        if self.logit_softcap is not None:
+            positive_number("logit_softcap", self.logit_softcap)
         for name in ("norm_eps", "rope_theta"):
             positive_number(name, getattr(self, name))
         if self.pos_embedding == "rope" and self.head_dim % 2 != 0:

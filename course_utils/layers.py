@@ -1,7 +1,8 @@
 """The pieces of a modern decoder-only transformer, one small module each (chapter 3).
 
 RMSNorm, rotary position embeddings, causal self-attention with grouped-query heads, and the
-two feed-forward networks (GELU and SwiGLU). :mod:`course_utils.model` assembles them.
+feed-forward networks (GELU, SwiGLU and chapter 8's ReLU²). :mod:`course_utils.model`
+assembles them.
 
 Shapes follow one convention: activations are ``(batch, seq, d_model)``; inside attention,
 per-head tensors are ``(batch, heads, seq, head_dim)``.
@@ -19,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_utils.checks import positive_int, positive_number
-from course_utils.config import ModelConfig
+from course_utils.checks import choice, positive_int, positive_number
+from course_utils.config import GELU_APPROXIMATIONS, ModelConfig
 from course_utils.kernels import RMSNormFunction, RotaryFunction
 
 # ---------------------------------------------------------------------------------------
@@ -64,7 +65,8 @@ def make_norm(config: ModelConfig) -> nn.Module:
     """The normalisation ``config.norm`` asks for: :class:`RMSNorm` or LayerNorm (chapter 3)."""
     if config.norm == "rmsnorm":
         return RMSNorm(config.d_model, eps=config.norm_eps)
-    return nn.LayerNorm(config.d_model, eps=config.norm_eps)  # weight and bias: 2·d parameters
+    # weight and bias: 2·d parameters (d without the bias, nanoGPT's bias=False)
+    return nn.LayerNorm(config.d_model, eps=config.norm_eps, bias=config.norm_bias)
 
 
 # ---------------------------------------------------------------------------------------
@@ -276,6 +278,10 @@ class CausalSelfAttention(nn.Module):
     grouped-query attention (Ainslie et al. 2023), one is multi-query attention (Shazeer
     2019). Queries and keys are rotated by ``rotary`` (RoPE) when given. Projection names
     follow Hugging Face's Llama (``q_proj``, ``k_proj``, ``v_proj``, ``o_proj``).
+
+    With ``config.qk_norm`` each head's queries and keys pass through an RMSNorm over
+    ``head_dim`` (``q_norm``, ``k_norm``, gains shared by the heads, as in Qwen3) before RoPE,
+    which bounds the attention logits (Dehghani et al. 2023, section 3.1) (chapter 8).
     """
 
     def __init__(self, config: ModelConfig, rotary: RotaryEmbedding | None = None) -> None:
@@ -291,6 +297,8 @@ class CausalSelfAttention(nn.Module):
         self.v_proj = nn.Linear(d, kv_width, bias=config.bias)
         self.o_proj = nn.Linear(q_width, d, bias=config.bias)
         self.rotary = rotary
+        self.q_norm = RMSNorm(config.head_dim, eps=config.norm_eps) if config.qk_norm else None
+        self.k_norm = RMSNorm(config.head_dim, eps=config.norm_eps) if config.qk_norm else None
 
     def heads(
         self, x: torch.Tensor, start: int = 0
@@ -304,6 +312,8 @@ class CausalSelfAttention(nn.Module):
         q = self.q_proj(x).view(batch, length, self.n_heads, self.head_dim).transpose(1, 2)
         k = self.k_proj(x).view(batch, length, self.n_kv_heads, self.head_dim).transpose(1, 2)
         v = self.v_proj(x).view(batch, length, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        if self.q_norm is not None:  # QK-norm (chapter 8), before the rotation
+            q, k = self.q_norm(q), self.k_norm(k)
         if self.rotary is not None:
             q, k = self.rotary(q, start), self.rotary(k, start)
         return q, k, v
@@ -332,7 +342,28 @@ class CausalSelfAttention(nn.Module):
 class GeluMLP(nn.Module):
     """GPT-2's feed-forward network: up-project, GELU, down-project (chapter 3).
 
-    GELU in its tanh approximation, as GPT-2 uses it (Hendrycks & Gimpel 2016, section 2).
+    GELU in its tanh approximation by default, as GPT-2 uses it (Hendrycks & Gimpel 2016,
+    section 2); ``approximate="none"`` is the exact erf form (nanoGPT's ``nn.GELU()``).
+    """
+
+    def __init__(
+        self, d_model: int, d_ff: int, bias: bool = False, approximate: str = "tanh"
+    ) -> None:
+        super().__init__()
+        self.up_proj = nn.Linear(d_model, d_ff, bias=bias)
+        self.down_proj = nn.Linear(d_ff, d_model, bias=bias)
+        self.approximate = choice("approximate", approximate, GELU_APPROXIMATIONS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down_proj(F.gelu(self.up_proj(x), approximate=self.approximate))
+
+
+class ReLUSquaredMLP(nn.Module):
+    """Primer's feed-forward network, ``down(relu(up(x))²)`` (So et al. 2021) (chapter 8).
+
+    Two matrices like GPT-2's (``d_ff`` = 4·d by default), with GELU replaced by a squared
+    ReLU: cheaper than SwiGLU's three matrices at equal width, and what modded-nanogpt and
+    nanochat train with.
     """
 
     def __init__(self, d_model: int, d_ff: int, bias: bool = False) -> None:
@@ -341,7 +372,7 @@ class GeluMLP(nn.Module):
         self.down_proj = nn.Linear(d_ff, d_model, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.down_proj(F.gelu(self.up_proj(x), approximate="tanh"))
+        return self.down_proj(F.relu(self.up_proj(x)).square())
 
 
 class SwiGLU(nn.Module):
@@ -363,5 +394,10 @@ class SwiGLU(nn.Module):
 
 def make_mlp(config: ModelConfig) -> nn.Module:
     """The feed-forward network ``config.mlp`` asks for, ``config.d_ff`` wide (chapter 3)."""
-    kind = SwiGLU if config.mlp == "swiglu" else GeluMLP
-    return kind(config.d_model, config.d_ff, bias=config.bias)
+    if config.mlp == "swiglu":
+        return SwiGLU(config.d_model, config.d_ff, bias=config.bias)
+    if config.mlp == "relu2":
+        return ReLUSquaredMLP(config.d_model, config.d_ff, bias=config.bias)
+    return GeluMLP(
+        config.d_model, config.d_ff, bias=config.bias, approximate=config.gelu_approximation
+    )

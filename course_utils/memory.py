@@ -114,8 +114,8 @@ def activation_bytes_per_layer(
         used = config.experts_per_token + config.n_shared_experts
         mlp += 4 * value * tokens * used * config.d_expert
         mlp += 4 * tokens * config.n_experts  # fp32 router logits for the softmax (chapter 7)
-    elif config.mlp == "gelu":
-        mlp += 2 * value * tokens * config.d_ff  # GELU input, down-projection input
+    elif config.mlp in ("gelu", "relu2"):
+        mlp += 2 * value * tokens * config.d_ff  # GELU (ReLU²) input, down-projection input
     else:
         mlp += 4 * value * tokens * config.d_ff  # gate, SiLU(gate), up, their product
     masks = 2 * tokens * d if dropout else 0  # dropout masks after attention and MLP

@@ -131,13 +131,20 @@ class DecoderLM(nn.Module):
         Weights ~ N(0, 0.02²) (:data:`INIT_STD`), biases 0, norms 1; the two projections that
         write into the residual stream (``o_proj``, ``down_proj``) get std 0.02/√(2·n_layers)
         so the stream's variance does not grow with depth (Radford et al. 2019, section 2.3:
-        residual weights scaled by 1/√N for N residual layers).
+        residual weights scaled by 1/√N for N residual layers). nanoGPT's ``_init_weights``
+        does the same to its ``c_proj`` weights.
+
+        With ``config.zero_init_projections`` (chapter 8) those two projections start at zero
+        instead, so each block starts as the identity (modded-nanogpt; nanochat).
         """
         residual_std = INIT_STD / math.sqrt(2 * self.config.n_layers)
         for name, module in self.named_modules():
             if isinstance(module, (nn.Linear, nn.Embedding)):
                 is_residual = name.endswith(("o_proj", "down_proj"))
                 nn.init.normal_(module.weight, std=residual_std if is_residual else INIT_STD)
+                if is_residual and self.config.zero_init_projections:
+                    # drawn first, so the other weights are the same draws as without the option
+                    nn.init.zeros_(module.weight)
             if isinstance(module, nn.Linear) and module.bias is not None:
                 nn.init.zeros_(module.bias)
             elif isinstance(module, (nn.LayerNorm, RMSNorm)):
@@ -185,7 +192,11 @@ class DecoderLM(nn.Module):
             x = x + self.position_embeddings.weight[start:end]  # (seq, d_model), broadcast
         for layer, block in enumerate(self.blocks):
             x = block(x, mask=mask, cache=None if cache is None else cache[layer])
-        return F.linear(self.final_norm(x), self.output_weight)  # (batch, seq, vocab)
+        logits = F.linear(self.final_norm(x), self.output_weight)  # (batch, seq, vocab)
+        if self.config.logit_softcap is not None:  # chapter 8: |logits| < cap, smoothly
+            cap = self.config.logit_softcap
+            logits = cap * torch.tanh(logits / cap)
+        return logits
 
     def load_hf_llama_state_dict(self, state_dict: Mapping[str, torch.Tensor]) -> None:
         """Copy a Hugging Face ``LlamaForCausalLM`` state dict into this model (chapter 3).

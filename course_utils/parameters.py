@@ -36,17 +36,19 @@ def parameter_breakdown(config: ModelConfig, *, active: bool = False) -> dict[st
     )
     if config.is_moe:
         mlp = moe_layer_parameters(config, active=active)
-    elif config.mlp == "gelu":  # up, GELU, down
+    elif config.mlp in ("gelu", "relu2"):  # up, GELU (or ReLU²), down
         mlp = 2 * d * config.d_ff + bias * (config.d_ff + d)
     else:  # SwiGLU: gate and up, SiLU(gate) * up, down
         mlp = 3 * d * config.d_ff + bias * (2 * config.d_ff + d)
-    one_norm = 2 * d if config.norm == "layernorm" else d  # LayerNorm has a bias, RMSNorm not
+    # LayerNorm has a bias (unless norm_bias=False), RMSNorm not
+    one_norm = 2 * d if config.norm == "layernorm" and config.norm_bias else d
+    qk_norms = 2 * config.head_dim if config.qk_norm else 0  # chapter 8: one gain per head dim
     return {
         "token_embeddings": config.vocab_size * d,
         "position_embeddings": config.max_seq_len * d if config.pos_embedding == "learned" else 0,
         "attention": config.n_layers * attention,
         "mlp": config.n_layers * mlp,
-        "norms": (2 * config.n_layers + 1) * one_norm,
+        "norms": (2 * config.n_layers + 1) * one_norm + config.n_layers * qk_norms,
         "lm_head": 0 if config.tie_embeddings else config.vocab_size * d,
     }
 

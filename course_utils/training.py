@@ -22,6 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from course_utils.checks import (
+    choice,
     instance_of,
     int_at_least,
     number_at_least,
@@ -33,6 +34,11 @@ from course_utils.environment import resolve_device
 from course_utils.model import DecoderLM, next_token_loss
 from course_utils.moe import auxiliary_losses, expert_load
 
+#: Learning-rate schedules of :func:`learning_rate_at` (chapter 5: cosine; chapter 8: wsd).
+SCHEDULES = ("cosine", "wsd")
+#: Optimizers of the :class:`Trainer` (chapter 5: AdamW; chapter 8: Muon with AdamW).
+OPTIMIZERS = ("adamw", "muon")
+
 
 @dataclass(frozen=True)
 class TrainingConfig:
@@ -43,6 +49,13 @@ class TrainingConfig:
     warm-up and a cosine decay to 10% of the peak learning rate. The warm-up is shorter and
     the peak rate higher than theirs (3e-4), as small models tolerate (and need, to learn in
     a few hundred steps).
+
+    Chapter 8's recipe options, off by default: ``schedule="wsd"`` (warm-up, stable, then a
+    linear decay over the last ``decay_fraction`` of the steps: :func:`learning_rate_at`);
+    ``optimizer="muon"`` (:class:`~course_utils.muon.Muon` for the blocks' matrices at
+    ``muon_learning_rate``, momentum ``muon_momentum``, ``newton_schulz_steps`` iterations, and
+    AdamW as above for embeddings, head, gains and biases; both follow the schedule); and
+    ``grad_clip=None`` (no clipping).
     """
 
     steps: int = 1000
@@ -54,7 +67,7 @@ class TrainingConfig:
     weight_decay: float = 0.1
     beta1: float = 0.9
     beta2: float = 0.95
-    grad_clip: float = 1.0
+    grad_clip: float | None = 1.0  # None: no clipping
     eval_every: int = 100
     eval_windows: int = 64  # held-out windows of context_len + 1 tokens, the same every time
     seed: int = 0
@@ -63,16 +76,32 @@ class TrainingConfig:
     # 1e-3; off by default).
     aux_loss_weight: float = 0.01
     z_loss_weight: float = 0.0
+    # Training recipes (chapter 8); the defaults are chapter 5's run.
+    schedule: str = "cosine"  # or "wsd": warm-up, stable, linear decay (learning_rate_at)
+    decay_fraction: float = 0.2  # "wsd" only: the last 20% of the steps decay
+    optimizer: str = "adamw"  # or "muon": Muon for the hidden matrices, AdamW for the rest
+    muon_learning_rate: float = 0.02
+    muon_momentum: float = 0.95
+    newton_schulz_steps: int = 5
+    muon_weight_decay: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "context_len", "eval_every", "eval_windows"):
             positive_int(name, getattr(self, name))
         for name in ("warmup_steps", "seed"):
             int_at_least(name, getattr(self, name), 0)
-        for name in ("learning_rate", "grad_clip"):
-            positive_number(name, getattr(self, name))
+        positive_number("learning_rate", self.learning_rate)
+        if self.grad_clip is not None:  # None: no clipping
+            positive_number("grad_clip", self.grad_clip)
         for name in ("min_learning_rate", "weight_decay", "aux_loss_weight", "z_loss_weight"):
             number_at_least(name, getattr(self, name), 0)
+        choice("schedule", self.schedule, SCHEDULES)
+        number_in_range("decay_fraction", self.decay_fraction, 0, 1, include_low=False)
+        choice("optimizer", self.optimizer, OPTIMIZERS)
+        positive_number("muon_learning_rate", self.muon_learning_rate)
+        number_in_range("muon_momentum", self.muon_momentum, 0, 1, include_high=False)
+        positive_int("newton_schulz_steps", self.newton_schulz_steps)
+        number_at_least("muon_weight_decay", self.muon_weight_decay, 0)
         if self.min_learning_rate > self.learning_rate:
             raise ValueError(
                 f"min_learning_rate ({self.min_learning_rate}) must not exceed "
@@ -117,10 +146,30 @@ def learning_rate_at(step: int, config: TrainingConfig) -> float:
         raise ValueError(f"step must be below config.steps={config.steps}, got {step}")
     if step < config.warmup_steps:
         return config.learning_rate * (step + 1) / config.warmup_steps
+    if config.schedule == "wsd":
+        return _wsd_learning_rate(step, config)
     decay_steps = config.steps - 1 - config.warmup_steps
     progress = 1.0 if decay_steps <= 0 else (step - config.warmup_steps) / decay_steps
     cosine = 0.5 * (1 + math.cos(math.pi * progress))
     return config.min_learning_rate + (config.learning_rate - config.min_learning_rate) * cosine
+
+
+def _wsd_learning_rate(step: int, config: TrainingConfig) -> float:
+    """Warm-up–stable–decay after the warm-up: constant, then linear to the minimum (chapter 8).
+
+    The last ``round(decay_fraction · steps)`` steps (at least one) fall linearly from
+    ``learning_rate`` towards ``min_learning_rate``, reached at the last step; before them the
+    rate stays at its peak. Hägele et al. (2024, "Scaling Laws and Compute-Optimal Training
+    Beyond Fixed Training Durations", section 3) find that a linear cool-down over 20% of the
+    steps matches a cosine schedule of the run's length; MiniCPM (Hu et al. 2024, section 4)
+    introduced the name, and modded-nanogpt's speedruns decay linearly the same way.
+    """
+    decay_steps = max(1, round(config.decay_fraction * config.steps))
+    decay_start = config.steps - decay_steps  # the first step below the peak
+    if step < decay_start:
+        return config.learning_rate
+    progress = (step - decay_start + 1) / decay_steps  # 1 at the last step
+    return config.learning_rate + (config.min_learning_rate - config.learning_rate) * progress
 
 
 def bits_per_character(loss: float, tokens_per_character: float = 1.0) -> float:
