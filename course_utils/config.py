@@ -59,17 +59,19 @@ class ModelConfig:
     chapters 3, 5 and 7 stored:
 
     * ``mlp="relu2"``: ``down(relu(up(x))²)``, two matrices 4·d wide (So et al. 2021,
-      "Primer", section 3; modded-nanogpt's record of Oct 2024, with QK-norm and zero-init).
+      "Primer: Searching for Efficient Transformers for Language Modeling"; modded-nanogpt's
+      record #5 of 14 Oct 2024, with QK-norm and zero-initialised projections).
     * ``gelu_approximation``: ``"tanh"`` is GPT-2's GELU, ``"none"`` the exact erf form that
       nanoGPT's ``nn.GELU()`` computes.
     * ``norm_bias=False``: LayerNorm without its bias, as nanoGPT builds it with ``bias=False``.
     * ``qk_norm``: RMSNorm (with a gain per dimension) on each head's queries and keys, before
-      RoPE (Dehghani et al. 2023, "Scaling Vision Transformers to 22B Parameters", section 3.1;
-      OLMo 2, Qwen3; modded-nanogpt's record of Oct 2024).
+      RoPE (Dehghani et al. 2023, "Scaling Vision Transformers to 22 Billion Parameters",
+      section 2, "QK normalization"; OLMo 2, Qwen3; modded-nanogpt's record #5).
     * ``logit_softcap``: logits become ``cap · tanh(logits / cap)``, bounded by ``cap`` (Gemma 2
-      report, Gemma Team 2024, section 2: cap 30 for the final logits; modded-nanogpt).
+      report, Gemma Team 2024, section 2: cap 30 for the final logits; modded-nanogpt's records
+      #9 and #18, cap 30 then 15).
     * ``zero_init_projections``: the attention output and MLP down projections start at zero,
-      so every block starts as the identity (modded-nanogpt's record of Oct 2024; nanochat).
+      so every block starts as the identity (modded-nanogpt's record #5; nanochat).
     """
 
     vocab_size: int

@@ -281,7 +281,7 @@ class CausalSelfAttention(nn.Module):
 
     With ``config.qk_norm`` each head's queries and keys pass through an RMSNorm over
     ``head_dim`` (``q_norm``, ``k_norm``, gains shared by the heads, as in Qwen3) before RoPE,
-    which bounds the attention logits (Dehghani et al. 2023, section 3.1) (chapter 8).
+    which bounds the attention logits (Dehghani et al. 2023, section 2) (chapter 8).
     """
 
     def __init__(self, config: ModelConfig, rotary: RotaryEmbedding | None = None) -> None:

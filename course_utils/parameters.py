@@ -33,6 +33,7 @@ def parameter_breakdown(config: ModelConfig, *, active: bool = False) -> dict[st
         + 2 * d * kv_width  # key and value projections (fewer heads with GQA)
         + q_width * d  # output projection
         + bias * (q_width + 2 * kv_width + d)
+        + (2 * config.head_dim if config.qk_norm else 0)  # chapter 8's QK-norm gains
     )
     if config.is_moe:
         mlp = moe_layer_parameters(config, active=active)
@@ -42,13 +43,12 @@ def parameter_breakdown(config: ModelConfig, *, active: bool = False) -> dict[st
         mlp = 3 * d * config.d_ff + bias * (2 * config.d_ff + d)
     # LayerNorm has a bias (unless norm_bias=False), RMSNorm not
     one_norm = 2 * d if config.norm == "layernorm" and config.norm_bias else d
-    qk_norms = 2 * config.head_dim if config.qk_norm else 0  # chapter 8: one gain per head dim
     return {
         "token_embeddings": config.vocab_size * d,
         "position_embeddings": config.max_seq_len * d if config.pos_embedding == "learned" else 0,
         "attention": config.n_layers * attention,
         "mlp": config.n_layers * mlp,
-        "norms": (2 * config.n_layers + 1) * one_norm + config.n_layers * qk_norms,
+        "norms": (2 * config.n_layers + 1) * one_norm,
         "lm_head": 0 if config.tie_embeddings else config.vocab_size * d,
     }
 

@@ -148,21 +148,16 @@ def _llama_block(recipe: Recipe) -> Recipe:
 
 
 def _relu2(recipe: Recipe) -> Recipe:
-    model = recipe.model.replace(mlp="relu2", d_ff=4 * recipe.model.d_model)
+    model = recipe.model.replace(mlp="relu2", d_ff=None)  # derived again: 4·d_model
     return dataclasses.replace(recipe, model=model)
 
 
-def _higher_lr(recipe: Recipe) -> Recipe:
-    training = dataclasses.replace(
-        recipe.training,
-        learning_rate=HIGHER_LEARNING_RATE,
-        min_learning_rate=HIGHER_LEARNING_RATE / 10,
-    )
-    return dataclasses.replace(recipe, training=training)
-
-
-#: The peak learning rate of the ``higher_lr`` option (the minimum stays a tenth of it).
-HIGHER_LEARNING_RATE = 3e-3
+#: The peak learning rate of the ``higher_lr`` option, and its minimum (a tenth, as nanoGPT's).
+#: From a sweep of the baseline over 500 steps (one seed, 1 thread): validation loss 2.32 at
+#: 1e-3, 2.27 at 2e-3, 2.15 at 4e-3, 2.14 at 8e-3; 4e-3 takes nearly all the gain and keeps a
+#: factor of 2 from the largest rate tried.
+HIGHER_LEARNING_RATE = 4e-3
+HIGHER_MIN_LEARNING_RATE = 4e-4
 #: The cap of the ``logit_softcap`` option.
 LOGIT_SOFTCAP = 15.0
 
@@ -182,9 +177,11 @@ RECIPE_OPTIONS: dict[str, RecipeOption] = {
         RecipeOption(
             "higher_lr",
             f"Peak learning rate {HIGHER_LEARNING_RATE:g} instead of 1e-3 (minimum a tenth "
-            "of it); chosen by a short sweep on this model.",
+            "of it), from a short sweep on this model (HIGHER_LEARNING_RATE).",
             "modded-nanogpt record #2 'Tuned learning rate & rotary embeddings'.",
-            _higher_lr,
+            _training(
+                learning_rate=HIGHER_LEARNING_RATE, min_learning_rate=HIGHER_MIN_LEARNING_RATE
+            ),
             ("learning_rate", "min_learning_rate"),
         ),
         RecipeOption(
@@ -209,14 +206,15 @@ RECIPE_OPTIONS: dict[str, RecipeOption] = {
             "RMSNorm on each head's queries and keys before RoPE, which bounds the "
             "attention logits.",
             "Dehghani et al. 2023, 'Scaling Vision Transformers to 22 Billion Parameters', "
-            "section 3.1; OLMo 2; modded-nanogpt record #5.",
+            "section 2 ('QK normalization'); OLMo 2; modded-nanogpt record #5.",
             _model(qk_norm=True),
             ("qk_norm",),
         ),
         RecipeOption(
             "relu2_mlp",
             "A ReLU² MLP, down(relu(up(x))²), two matrices 4·d wide, instead of GELU or SwiGLU.",
-            "So et al. 2021, 'Primer: Searching for Efficient Transformers', section 3; "
+            "So et al. 2021, 'Primer: Searching for Efficient Transformers for Language "
+            "Modeling'; "
             "modded-nanogpt record #5; nanochat.",
             _relu2,
             ("mlp", "d_ff"),

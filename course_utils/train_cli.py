@@ -14,7 +14,11 @@ Two processes on this machine (gloo on the CPU), or 8 GPUs per node on 2 nodes (
 
 The text is tokenized with chapter 5's :class:`~course_utils.tokenizer.CharTokenizer` and the
 model and settings default to chapter 5's (4 layers of width 64, AdamW with warm-up and cosine
-decay). ``--batch-size`` is the global batch, split evenly over the ranks. Rank 0 alone prints
+decay). ``--recipe baseline`` or ``--recipe best`` trains chapter 8's nanoGPT baseline or the
+course's best recipe instead (:mod:`course_utils.recipes`); flags given explicitly still win::
+
+    llm-foundations-train corpus.txt --recipe best --steps 500
+ ``--batch-size`` is the global batch, split evenly over the ranks. Rank 0 alone prints
 progress and writes checkpoints (the gathered full state, which also loads and resumes in a
 single process); ``--resume`` continues a checkpoint's run, with any number of ranks.
 """
@@ -22,6 +26,7 @@ single process); ``--resume`` continues a checkpoint's run, with any number of r
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -40,6 +45,7 @@ from course_utils.distributed_training import (
     default_backend,
 )
 from course_utils.model import DecoderLM
+from course_utils.recipes import RECIPES, Recipe, nanogpt_baseline, with_options
 from course_utils.tokenizer import CharTokenizer
 from course_utils.training import Trainer, TrainingConfig, split_tokens
 
@@ -86,7 +92,61 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--save-every", type=int, default=0, help="steps between checkpoints")
     parser.add_argument("--resume", type=Path, help="checkpoint whose run to continue")
+    parser.add_argument(
+        "--recipe",
+        choices=tuple(RECIPES),
+        help="chapter 8's recipe (model, optimizer, schedule) instead of chapter 5's run; "
+        "flags given explicitly override it",
+    )
     return parser
+
+
+#: The flags a recipe sets, as (flag's dest, where the recipe keeps the value).
+_RECIPE_FLAGS = {
+    "steps": "training",
+    "batch_size": "training",
+    "context_len": "training",
+    "learning_rate": "training",
+    "min_learning_rate": "training",
+    "warmup_steps": "training",
+    "eval_every": "training",
+    "eval_windows": "training",
+    "d_model": "model",
+    "n_layers": "model",
+    "n_heads": "model",
+}
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The parsed command line; with ``--recipe`` the recipe's values are the defaults."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.recipe is not None:
+        recipe = RECIPES[args.recipe](1)
+        parser.set_defaults(
+            **{dest: getattr(getattr(recipe, part), dest) for dest, part in _RECIPE_FLAGS.items()}
+        )
+        args = parser.parse_args(argv)
+    return args
+
+
+def _recipe(args: argparse.Namespace, vocab_size: int) -> Recipe:
+    """``args.recipe`` for this vocabulary, with the shape and run the flags ask for."""
+    options = RECIPES[args.recipe](vocab_size).options
+    baseline = nanogpt_baseline(vocab_size, args.steps)
+    shape = baseline.model.replace(
+        d_model=args.d_model,
+        n_layers=args.n_layers,
+        n_heads=args.n_heads,
+        max_seq_len=args.context_len,
+    )
+    recipe = with_options(dataclasses.replace(baseline, model=shape), *options)
+    training = dataclasses.replace(
+        recipe.training,
+        **{dest: getattr(args, dest) for dest, part in _RECIPE_FLAGS.items() if part == "training"},
+        seed=args.seed,
+    )
+    return dataclasses.replace(recipe, training=training)
 
 
 def _progress(trainer: Trainer, rank: int) -> None:
@@ -102,7 +162,7 @@ def _progress(trainer: Trainer, rank: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (chapter 6)."""
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     device = args.device
@@ -125,6 +185,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             checkpoint = load_checkpoint(args.resume)
             tokenizer, model = checkpoint.tokenizer, checkpoint.model
             config = TrainingConfig.from_dict(checkpoint.trainer_state["config"])
+        elif args.recipe is not None:  # chapter 8
+            tokenizer = CharTokenizer.train(text)
+            recipe = _recipe(args, tokenizer.vocab_size)
+            config, shape = recipe.training, recipe.model
+            torch.manual_seed(args.seed)  # the same initial weights on every rank
+            model = DecoderLM(shape)
         else:
             tokenizer = CharTokenizer.train(text)
             config = TrainingConfig(
@@ -149,6 +215,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             torch.manual_seed(args.seed)  # the same initial weights on every rank
             model = DecoderLM(shape)
         train_ids, val_ids = split_tokens(tokenizer.encode(text), validation_fraction=0.1)
+        if distributed and config.optimizer == "muon":
+            raise ValueError(
+                "the Muon optimizer trains in one process here: its checkpoints hold two "
+                "optimizers, which the sharded checkpoint code does not gather"
+            )
         if distributed:
             trainer = DistributedTrainer(
                 model, train_ids, val_ids, config, device, parallel=args.parallel

@@ -33,6 +33,7 @@ from course_utils.checks import (
 from course_utils.environment import resolve_device
 from course_utils.model import DecoderLM, next_token_loss
 from course_utils.moe import auxiliary_losses, expert_load
+from course_utils.muon import Muon, MuonWithAdamW, muon_parameter_groups
 
 #: Learning-rate schedules of :func:`learning_rate_at` (chapter 5: cosine; chapter 8: wsd).
 SCHEDULES = ("cosine", "wsd")
@@ -140,6 +141,8 @@ def learning_rate_at(step: int, config: TrainingConfig) -> float:
     down to ``min_learning_rate``, reached at the last step, ``steps - 1``. The cosine spans
     the run's own length: Hoffmann et al. (2022, section 3 and Figure A1) found that a
     schedule longer than the run, as in Kaplan et al. (2020), overstates the loss of short runs.
+    With ``config.schedule == "wsd"`` (chapter 8) the rate after the warm-up stays at its peak
+    and decays linearly at the end instead (:func:`_wsd_learning_rate`).
     """
     instance_of("config", config, TrainingConfig)
     if int_at_least("step", step, 0) >= config.steps:
@@ -161,7 +164,7 @@ def _wsd_learning_rate(step: int, config: TrainingConfig) -> float:
     ``learning_rate`` towards ``min_learning_rate``, reached at the last step; before them the
     rate stays at its peak. Hägele et al. (2024, "Scaling Laws and Compute-Optimal Training
     Beyond Fixed Training Durations", section 3) find that a linear cool-down over 20% of the
-    steps matches a cosine schedule of the run's length; MiniCPM (Hu et al. 2024, section 4)
+    steps matches a cosine schedule of the run's length; MiniCPM (Hu et al. 2024)
     introduced the name, and modded-nanogpt's speedruns decay linearly the same way.
     """
     decay_steps = max(1, round(config.decay_fraction * config.steps))
@@ -314,12 +317,38 @@ def decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, 
     zero, which is right for a matrix but would fight a norm's gain, whose neutral value is 1.
     Embeddings are matrices and decay with the rest.
     """
-    matrices = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
-    vectors = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
+    return _decay_groups(list(model.parameters()), weight_decay)
+
+
+def _decay_groups(parameters: list[torch.nn.Parameter], weight_decay: float) -> list[dict]:
+    matrices = [p for p in parameters if p.requires_grad and p.ndim >= 2]
+    vectors = [p for p in parameters if p.requires_grad and p.ndim < 2]
     return [
         {"params": matrices, "weight_decay": weight_decay},
         {"params": vectors, "weight_decay": 0.0},
     ]
+
+
+def _optimizer(model: DecoderLM, config: TrainingConfig) -> torch.optim.Optimizer | MuonWithAdamW:
+    """AdamW over :func:`decay_groups`, or (``optimizer="muon"``) Muon beside AdamW (chapter 8)."""
+    learning_rate = learning_rate_at(0, config)
+    betas = (config.beta1, config.beta2)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(
+            decay_groups(model, config.weight_decay), lr=learning_rate, betas=betas
+        )
+    matrices, others = muon_parameter_groups(model)
+    muon = Muon(
+        matrices,
+        lr=config.muon_learning_rate * learning_rate / config.learning_rate,
+        momentum=config.muon_momentum,
+        ns_steps=config.newton_schulz_steps,
+        weight_decay=config.muon_weight_decay,
+    )
+    adamw = torch.optim.AdamW(
+        _decay_groups(others, config.weight_decay), lr=learning_rate, betas=betas
+    )
+    return MuonWithAdamW(muon, adamw)
 
 
 class Trainer:
@@ -373,11 +402,7 @@ class Trainer:
         self.val_windows = evenly_spaced_windows(
             val_tokens, config.eval_windows, config.context_len
         )
-        self.optimizer = torch.optim.AdamW(
-            decay_groups(model, config.weight_decay),
-            lr=learning_rate_at(0, config),
-            betas=(config.beta1, config.beta2),
-        )
+        self.optimizer = _optimizer(model, config)
         self.sampler = torch.Generator().manual_seed(config.seed)  # on the CPU everywhere
         self.step = 0
         self.history = TrainingHistory()
@@ -434,8 +459,15 @@ class Trainer:
     def train_step(self) -> float:
         """One optimiser step on a fresh random batch; returns its training loss."""
         learning_rate = learning_rate_at(self.step, self.config)
-        for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate
+        if isinstance(self.optimizer, MuonWithAdamW):  # chapter 8: Muon follows the schedule
+            muon_rate = self.config.muon_learning_rate * learning_rate / self.config.learning_rate
+            for group in self.optimizer.muon.param_groups:
+                group["lr"] = muon_rate
+            for group in self.optimizer.adamw.param_groups:
+                group["lr"] = learning_rate
+        else:
+            for group in self.optimizer.param_groups:
+                group["lr"] = learning_rate
         windows = self.sample_batch().to(self.device)
         loss = next_token_loss(self.model, windows)
         objective = loss
@@ -446,7 +478,8 @@ class Trainer:
                 objective = objective + self.config.z_loss_weight * z
             self.history.aux_loss.append(balance.item())
         objective.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        if self.config.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1

@@ -19,15 +19,17 @@ def is_gpt2_shaped(config: ModelConfig) -> bool:
 def gpt2_config(config: ModelConfig):
     """``transformers.GPT2Config`` for a LayerNorm + GELU + learned-positions config.
 
-    GPT-2 always has biases and uses the tanh GELU ("gelu_new"); dropout is off and there
-    are no special tokens, so the model is deterministic and sized by ``config`` alone.
+    GPT-2 always has biases and uses the tanh GELU ("gelu_new"); a config with the exact GELU
+    (``gelu_approximation="none"``, nanoGPT's) gets transformers' erf "gelu". Dropout is off and
+    there are no special tokens, so the model is deterministic and sized by ``config`` alone.
     """
     import transformers
 
     return transformers.GPT2Config(
         vocab_size=config.vocab_size, n_positions=config.max_seq_len, n_embd=config.d_model,
         n_layer=config.n_layers, n_head=config.n_heads, n_inner=config.d_ff,
-        activation_function="gelu_new", layer_norm_epsilon=config.norm_eps,
+        activation_function="gelu_new" if config.gelu_approximation == "tanh" else "gelu",
+        layer_norm_epsilon=config.norm_eps,
         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
         tie_word_embeddings=config.tie_embeddings, bos_token_id=None, eos_token_id=None,
     )  # fmt: skip

@@ -15,6 +15,16 @@ from tests.strategies import model_configs
 BASE = {"vocab_size": 100, "d_model": 64, "n_layers": 2, "n_heads": 4}
 
 
+def test_chapter_8_options_are_off_by_default_and_relu2_is_4d_wide():
+    config = ModelConfig(**BASE)
+    assert config.gelu_approximation == "tanh" and config.norm_bias
+    assert not config.qk_norm and not config.zero_init_projections
+    assert config.logit_softcap is None
+    assert ModelConfig(**BASE, mlp="relu2").d_ff == 256
+    assert ModelConfig(**BASE, mlp="relu2").replace(d_model=32, n_heads=2).d_ff == 128
+    assert ModelConfig(**BASE, logit_softcap=15).logit_softcap == 15
+
+
 def test_defaults_are_derived_from_the_shape():
     config = ModelConfig(**BASE)
     assert config.n_kv_heads == 4
@@ -49,6 +59,14 @@ def test_defaults_are_derived_from_the_shape():
         ({"vocab_size": 100.0}, "vocab_size"),
         ({"n_layers": True}, "n_layers"),
         ({"head_dim": 15, "d_model": 60}, "head_dim"),  # rotary embeddings need an even width
+        ({"gelu_approximation": "sigmoid"}, "gelu_approximation"),
+        ({"norm_bias": "no"}, "norm_bias"),
+        ({"norm_bias": False}, "norm_bias=False needs norm='layernorm'"),
+        ({"qk_norm": 1}, "qk_norm"),
+        ({"logit_softcap": 0.0}, "logit_softcap"),
+        ({"logit_softcap": -30.0}, "logit_softcap"),
+        ({"logit_softcap": float("inf")}, "logit_softcap"),
+        ({"zero_init_projections": "yes"}, "zero_init_projections"),
     ],
 )
 def test_invalid_values_name_the_field(changes, field):

@@ -12,7 +12,9 @@ from course_utils.config import ModelConfig
 from course_utils.kernels import RMSNormFunction, RotaryFunction
 from course_utils.layers import (
     CausalSelfAttention,
+    GeluMLP,
     KVCache,
+    ReLUSquaredMLP,
     RMSNorm,
     RotaryEmbedding,
     apply_rotary,
@@ -21,6 +23,7 @@ from course_utils.layers import (
     explicit_attention,
     fast_attention,
     interleaved_to_half_permutation,
+    make_mlp,
     make_norm,
     make_rotary,
     permute_for_rotate_half,
@@ -368,3 +371,66 @@ def test_make_rotary_builds_the_table_the_config_asks_for():
         torch.outer(torch.arange(16.0), rope_frequencies(config.head_dim)).cos(),
     )
     assert make_rotary(config.replace(pos_embedding="learned")) is None
+
+
+# --- chapter 8's options: QK-norm, exact GELU, ReLU², LayerNorm without bias -----------
+
+
+def test_qk_norm_normalises_each_head_before_the_rotation():
+    config = attention_config(4, 2, head_dim=6, qk_norm=True)
+    rotary = RotaryEmbedding(config.head_dim, config.max_seq_len)
+    torch.manual_seed(0)
+    attention = CausalSelfAttention(config, rotary)
+    with torch.no_grad():
+        attention.q_norm.weight.uniform_(0.5, 1.5)
+        attention.k_norm.weight.uniform_(0.5, 1.5)
+    x = torch.randn(2, 7, 24, generator=generator())
+    raw_q = attention.q_proj(x).view(2, 7, 4, 6).transpose(1, 2)
+    raw_k = attention.k_proj(x).view(2, 7, 2, 6).transpose(1, 2)
+    norm = torch.nn.RMSNorm(6, eps=config.norm_eps)  # torch's own, per head over head_dim
+    with torch.no_grad():
+        norm.weight.copy_(attention.q_norm.weight)
+        expected_q = rotary(norm(raw_q))
+        norm.weight.copy_(attention.k_norm.weight)
+        expected_k = rotary(norm(raw_k))
+    q, k, _ = attention.heads(x)
+    torch.testing.assert_close(q, expected_q, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(k, expected_k, rtol=1e-5, atol=1e-6)
+    assert CausalSelfAttention(attention_config(4, 2), rotary).q_norm is None
+
+
+def test_gelu_mlp_uses_the_approximation_the_config_asks_for():
+    base = ModelConfig(vocab_size=8, d_model=16, n_layers=1, n_heads=2, mlp="gelu", bias=True)
+    x = torch.randn(3, 16, generator=generator()) * 3
+    for approximation, module in (("tanh", torch.nn.GELU("tanh")), ("none", torch.nn.GELU())):
+        mlp = make_mlp(base.replace(gelu_approximation=approximation))
+        assert isinstance(mlp, GeluMLP)
+        expected = mlp.down_proj(module(mlp.up_proj(x)))
+        torch.testing.assert_close(mlp(x), expected, rtol=0, atol=0)
+    exact = make_mlp(base.replace(gelu_approximation="none"))
+    tanh = make_mlp(base)
+    tanh.load_state_dict(exact.state_dict())
+    assert (exact(x) - tanh(x)).abs().max() > 1e-6  # the two forms do differ
+    with pytest.raises(ValueError, match="approximate must be one of"):
+        GeluMLP(4, 8, approximate="sigmoid")
+
+
+def test_relu2_mlp_is_primers_squared_relu():
+    config = ModelConfig(vocab_size=8, d_model=16, n_layers=1, n_heads=2, mlp="relu2", bias=True)
+    mlp = make_mlp(config)
+    assert isinstance(mlp, ReLUSquaredMLP) and config.d_ff == 64
+    x = torch.randn(3, 16, generator=generator())
+    hidden = mlp.up_proj(x)
+    torch.testing.assert_close(mlp(x), mlp.down_proj(torch.relu(hidden) ** 2))
+    assert sum(p.numel() for p in mlp.parameters()) == 2 * 16 * 64 + 64 + 16
+
+
+def test_layernorm_without_bias():
+    config = ModelConfig(
+        vocab_size=8, d_model=16, n_layers=1, n_heads=2, norm="layernorm", norm_bias=False
+    )
+    norm = make_norm(config)
+    assert norm.bias is None and norm.weight.shape == (16,)
+    x = torch.randn(4, 16, generator=generator())
+    torch.testing.assert_close(norm(x), F.layer_norm(x, (16,), norm.weight, None, 1e-5))
+    assert make_norm(config.replace(norm_bias=True)).bias is not None

@@ -28,6 +28,7 @@ def model_configs(draw) -> ModelConfig:
     head_dim = 2 * draw(st.integers(1, 4))
     explicit_head_dim = draw(st.booleans())
     d_model = draw(st.integers(2, 24)) if explicit_head_dim else n_heads * head_dim
+    norm = draw(st.sampled_from(["layernorm", "rmsnorm"]))
     return ModelConfig(
         vocab_size=draw(st.integers(2, 40)),
         d_model=d_model,
@@ -36,12 +37,17 @@ def model_configs(draw) -> ModelConfig:
         n_kv_heads=n_kv_heads,
         d_ff=draw(st.one_of(st.none(), st.integers(1, 40))),
         max_seq_len=draw(st.integers(4, 16)),
-        norm=draw(st.sampled_from(["layernorm", "rmsnorm"])),
-        mlp=draw(st.sampled_from(["gelu", "swiglu"])),
+        norm=norm,
+        mlp=draw(st.sampled_from(["gelu", "swiglu", "relu2"])),
         pos_embedding=pos_embedding,
         tie_embeddings=draw(st.booleans()),
         bias=draw(st.booleans()),
         head_dim=head_dim if explicit_head_dim else None,
+        gelu_approximation=draw(st.sampled_from(["tanh", "none"])),
+        norm_bias=norm == "rmsnorm" or draw(st.booleans()),
+        qk_norm=draw(st.booleans()),
+        logit_softcap=draw(st.one_of(st.none(), st.floats(1.0, 50.0))),
+        zero_init_projections=draw(st.booleans()),
     )
 
 
@@ -320,10 +326,12 @@ def load_gpt2_weights(model: DecoderLM, reference) -> None:
     model.load_state_dict(state)
 
 
-def test_gpt2_style_config_equals_transformers_gpt2():
+@pytest.mark.parametrize("gelu", ["tanh", "none"])  # GPT-2's GELU; nanoGPT's exact one
+def test_gpt2_style_config_equals_transformers_gpt2(gelu):
     config = ModelConfig(
         vocab_size=89, d_model=48, n_layers=2, n_heads=4, max_seq_len=32,
         norm="layernorm", mlp="gelu", pos_embedding="learned", tie_embeddings=True, bias=True,
+        gelu_approximation=gelu,
     )  # fmt: skip
     torch.manual_seed(0)
     reference = hf_model(config).eval()
@@ -341,7 +349,7 @@ def test_gpt2_style_config_equals_transformers_gpt2():
 # --- FLOPs ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mlp", ["gelu", "swiglu"])
+@pytest.mark.parametrize("mlp", ["gelu", "swiglu", "relu2"])
 def test_forward_flops_match_pytorch_flop_counter(mlp):
     config = ModelConfig(
         vocab_size=50, d_model=32, n_layers=2, n_heads=4, n_kv_heads=2, mlp=mlp, bias=True

@@ -7,9 +7,11 @@ import math
 import pytest
 import torch
 
+from course_utils.checkpoints import load_checkpoint, resume_trainer, save_checkpoint
 from course_utils.config import ModelConfig
 from course_utils.environment import best_device
 from course_utils.model import DecoderLM, next_token_loss
+from course_utils.muon import Muon, MuonWithAdamW, muon_parameter_groups
 from course_utils.tokenizer import BPETokenizer, CharTokenizer
 from course_utils.training import (
     Trainer,
@@ -126,6 +128,15 @@ def test_an_empty_or_misshapen_corpus_is_refused(ids):
         ({"grad_clip": 0}, "grad_clip"),
         ({"beta2": 1.0}, "beta2"),
         ({"weight_decay": -0.1}, "weight_decay"),
+        ({"grad_clip": -1.0}, "grad_clip"),
+        ({"schedule": "linear"}, "schedule must be one of 'cosine', 'wsd'"),
+        ({"decay_fraction": 0.0}, "decay_fraction must be in \\(0, 1\\]"),
+        ({"decay_fraction": 1.5}, "decay_fraction"),
+        ({"optimizer": "sgd"}, "optimizer must be one of 'adamw', 'muon'"),
+        ({"muon_learning_rate": 0.0}, "muon_learning_rate"),
+        ({"muon_momentum": 1.0}, "muon_momentum"),
+        ({"newton_schulz_steps": 0}, "newton_schulz_steps"),
+        ({"muon_weight_decay": -1.0}, "muon_weight_decay"),
     ],
 )
 def test_bad_training_settings_are_value_errors(settings, message):
@@ -279,3 +290,96 @@ def test_a_text_file_trains_with_either_tokenizer(tmp_path):
         tokens_from_file(tmp_path / "empty.txt", CharTokenizer.train("abc"))
     with pytest.raises(ValueError, match="no text file"):
         tokens_from_file(tmp_path / "missing.txt", CharTokenizer.train("abc"))
+
+
+# --- chapter 8: warm-up-stable-decay, no clipping, Muon -----------------------------------
+
+
+def test_the_recipe_options_are_off_by_default():
+    config = TrainingConfig()
+    assert (config.schedule, config.optimizer, config.grad_clip) == ("cosine", "adamw", 1.0)
+    assert isinstance(tiny_trainer(TrainingConfig(context_len=8)).optimizer, torch.optim.AdamW)
+
+
+def test_wsd_schedule_by_hand():
+    config = TrainingConfig(
+        steps=10, warmup_steps=2, learning_rate=1.0, min_learning_rate=0.1, schedule="wsd",
+        decay_fraction=0.3,
+    )  # fmt: skip
+    rates = [learning_rate_at(step, config) for step in range(10)]
+    # warm-up 1/2, 2/2; stable; the last 3 steps fall by 0.3 each to 0.1 at the last step
+    expected = [0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.7, 0.4, 0.1]
+    assert rates == pytest.approx(expected)
+
+
+def test_wsd_decays_over_at_least_one_step_and_warm_up_comes_first():
+    short = TrainingConfig(steps=3, warmup_steps=0, min_learning_rate=0.0, schedule="wsd",
+                           decay_fraction=0.01)  # fmt: skip
+    assert [learning_rate_at(s, short) for s in range(3)] == [3e-3, 3e-3, 0.0]
+    overlap = TrainingConfig(steps=4, warmup_steps=4, schedule="wsd", decay_fraction=0.5)
+    assert learning_rate_at(3, overlap) == overlap.learning_rate  # warm-up wins
+
+
+def test_no_clipping_is_clipping_at_infinity():
+    settings = {"steps": 5, "batch_size": 4, "context_len": 8, "warmup_steps": 1}
+    free = tiny_trainer(TrainingConfig(**settings, grad_clip=None)).train(progress=False)
+    loose = tiny_trainer(TrainingConfig(**settings, grad_clip=1e9)).train(progress=False)
+    tight = tiny_trainer(TrainingConfig(**settings, grad_clip=1e-3)).train(progress=False)
+    assert free.train_loss == loose.train_loss != tight.train_loss
+
+
+MUON_RUN = TrainingConfig(
+    steps=12, batch_size=4, context_len=8, warmup_steps=3, eval_every=4, eval_windows=8,
+    optimizer="muon", muon_learning_rate=0.05,
+)  # fmt: skip
+
+
+def test_the_muon_trainer_equals_a_plain_loop_with_muon_and_adamw():
+    trainer = tiny_trainer(MUON_RUN, seed=2)
+    torch.manual_seed(2)
+    reference = DecoderLM(TINY)
+    matrices, others = muon_parameter_groups(reference)
+    muon = Muon(matrices, lr=0.05, momentum=0.95, ns_steps=5)
+    adamw = torch.optim.AdamW(
+        [{"params": [p for p in others if p.ndim == 2]},
+         {"params": [p for p in others if p.ndim < 2], "weight_decay": 0.0}],
+        betas=(0.9, 0.95), weight_decay=0.1,
+    )  # fmt: skip
+    sampler = torch.Generator().manual_seed(0)
+    losses = []
+    for step in range(MUON_RUN.steps):
+        rate = learning_rate_at(step, MUON_RUN)
+        for group in muon.param_groups:
+            group["lr"] = 0.05 * rate / MUON_RUN.learning_rate  # Muon follows the schedule
+        for group in adamw.param_groups:
+            group["lr"] = rate
+        loss = next_token_loss(reference, sample_windows(trainer.train_tokens, 4, 8, sampler))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(reference.parameters(), 1.0)
+        muon.step()
+        adamw.step()
+        muon.zero_grad()
+        adamw.zero_grad()
+        losses.append(loss.item())
+    history = trainer.train(progress=False)
+    assert isinstance(trainer.optimizer, MuonWithAdamW)
+    assert history.train_loss == pytest.approx(losses, rel=1e-5)
+    for ours, theirs in zip(trainer.model.parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-6)
+    assert trainer.optimizer.muon.param_groups[0]["lr"] == pytest.approx(
+        0.05 * history.learning_rate[-1] / MUON_RUN.learning_rate
+    )
+
+
+def test_a_muon_run_resumes_from_a_checkpoint_exactly(tmp_path):
+    expected = tiny_trainer(MUON_RUN, seed=4).train(progress=False)
+    first_half = tiny_trainer(MUON_RUN, seed=4)
+    first_half.train(steps=6, progress=False)
+    path = save_checkpoint(tmp_path / "muon.pt", first_half.model, None, first_half)
+    torch.manual_seed(999)
+    train, val = split_tokens(pattern_tokens())
+    resumed = resume_trainer(load_checkpoint(path), train, val, device="cpu")
+    assert resumed.optimizer.muon.state  # the momentum buffers came back
+    history = resumed.train(progress=False)
+    assert history.train_loss == expected.train_loss
+    assert history.val_loss == expected.val_loss
