@@ -22,11 +22,14 @@ refuses to call a winner when that interval contains 0: "no measurable differenc
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -39,7 +42,7 @@ from course_utils.checks import (
     positive_int,
     positive_number,
 )
-from course_utils.training import Trainer, evenly_spaced_windows, token_tensor
+from course_utils.training import Trainer, evenly_spaced_windows, split_tokens, token_tensor
 
 #: Builds the trainer of one arm for one seed; the seed must fix init and data order.
 TrainerFactory = Callable[[int], Trainer]
@@ -202,7 +205,8 @@ def compare(
     from recipes). Each run stops after ``steps`` optimiser steps, after ``seconds`` of training
     or when the validation loss reaches ``target_loss`` (whichever comes first; with none
     given, at the end of the arm's schedule). The loss is measured every ``eval_every`` steps
-    (one number, or one per arm name), after the last step, on ``eval_windows`` evenly spaced windows of ``val_tokens``, the same tensor for every arm.
+    (one number, or one per arm name) and after the last step, on ``eval_windows`` evenly
+    spaced windows of ``val_tokens``, the same tensor for every arm.
     ``threads`` fixes ``torch.set_num_threads`` for the comparison and restores it afterwards.
     """
     instance_of("arms", arms, Mapping)
@@ -370,7 +374,11 @@ def paired_difference(
     differences = [y - x for x, y in zip(a, b, strict=True)]
     n = len(differences)
     mean = statistics.fmean(differences)
-    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * statistics.stdev(differences) / math.sqrt(n)
+    half = (
+        float(stats.t.ppf(0.5 + confidence / 2, n - 1))
+        * statistics.stdev(differences)
+        / math.sqrt(n)
+    )
     return PairedDifference(a, b, confidence, mean - half, mean + half)
 
 
@@ -426,3 +434,89 @@ def plot_comparison(comparison: Comparison, ax=None, title: str | None = None):
     ax.set_title(title or "Validation loss against wall-clock time; bands: lowest to highest seed")
     ax.legend()
     return ax
+
+
+# ---------------------------------------------------------------------------------------
+# The stored ablation (tools/run_recipe_ablation.py)
+# ---------------------------------------------------------------------------------------
+
+#: The full ablation of every recipe option, with its provenance; written by
+#: ``tools/run_recipe_ablation.py``, shown in chapter 8.
+ABLATION = Path(__file__).resolve().parent / "data" / "recipe_ablation.json"
+
+
+def corpus_tokens() -> tuple[torch.Tensor, torch.Tensor, int]:
+    """(train, validation, vocab_size): chapter 4's corpus, one token per character (chapter 5).
+
+    The last 10% of the stream is held out, as in chapter 5.
+    """
+    from course_utils.pipeline import training_text
+    from course_utils.tokenizer import CharTokenizer
+
+    text = training_text()
+    tokenizer = CharTokenizer.train(text)
+    train, val = split_tokens(tokenizer.encode(text), validation_fraction=0.1)
+    return train, val, tokenizer.vocab_size
+
+
+def ablation_recipes(vocab_size: int, steps: int, options: Sequence[str] | None = None) -> list:
+    """nanoGPT's baseline and the baseline with each option alone, named after it (chapter 8)."""
+    from course_utils.recipes import RECIPE_OPTIONS, nanogpt_baseline, with_options
+
+    baseline = nanogpt_baseline(vocab_size, steps)
+    names = list(RECIPE_OPTIONS) if options is None else list(options)
+    return [baseline] + [
+        dataclasses.replace(with_options(baseline, name), name=name) for name in names
+    ]
+
+
+def ablation_row(option: str, seed: int, stored: Mapping[str, Any] | None = None) -> float:
+    """Re-run one row of the stored ablation: its validation loss after the stored steps.
+
+    ``option`` is an arm of the ablation ("nanogpt_baseline" or an option's name); the run uses
+    the stored steps, evaluation windows and thread count (chapter 8's test of the data).
+    """
+    from course_utils.recipes import nanogpt_baseline, with_options
+
+    stored = load_ablation() if stored is None else stored
+    arms = stored["arms"]
+    if option not in arms:
+        raise ValueError(f"option must be one of {list(arms)}, got {option!r}")
+    provenance = stored["provenance"]
+    train, val, vocab = corpus_tokens()
+    recipe = with_options(nanogpt_baseline(vocab, provenance["steps"]), *arms[option]["options"])
+    result = compare(
+        {option: lambda s: _trainer(recipe, train, val, s)},
+        val,
+        seeds=(seed,),
+        steps=provenance["steps"],
+        eval_every=provenance["steps"],
+        eval_windows=provenance["eval_windows"],
+        threads=provenance["threads"],
+    )
+    return result.runs[0].final_loss
+
+
+def _trainer(recipe: Any, train: torch.Tensor, val: torch.Tensor, seed: int) -> Trainer:
+    from course_utils.recipes import recipe_trainer
+
+    return recipe_trainer(recipe, train, val, seed=seed, device="cpu")
+
+
+def load_ablation(path: str | Path = ABLATION) -> dict[str, Any]:
+    """The stored ablation: provenance, and per arm its per-seed losses and intervals."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def prediction_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Where one more seed's result should fall: mean ± t · sd · √(1 + 1/n) (chapter 8).
+
+    The t-based prediction interval for a new draw from the same normal distribution as the n
+    ``values`` (Student's t, n − 1 degrees of freedom); wider than the interval of the mean.
+    """
+    spread = seed_spread(values)
+    number_in_range("confidence", confidence, 0, 1, include_low=False, include_high=False)
+    n = len(spread.values)
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * spread.std * math.sqrt(1 + 1 / n)
+    mean = statistics.fmean(spread.values)
+    return mean - half, mean + half
