@@ -24,7 +24,7 @@ EVERY_OPTION = [(q.id, letter) for q in MULTIPLE_CHOICE for letter in q.options]
 
 
 def test_the_quiz_covers_every_chapter_it_reviews():
-    assert set(QUIZ) == {i for i in EXERCISES if i.startswith("8.")}
+    assert set(QUIZ) == {i for i in EXERCISES if i.startswith("9.")}
     assert {q.chapter for q in QUIZ.values()} == {0, 1, 2, 3, 4, 5, 6, 7}
     assert len(MULTIPLE_CHOICE) >= 5 and len(NUMERIC) >= 5
 
@@ -72,12 +72,12 @@ def test_the_prompt_lists_every_option(exercise_id):
 # Independent recomputations of the numeric answers, from the published numbers.
 H100_PEAK = 989e12  # NVIDIA H100 SXM datasheet: 1,979 TFLOPS BF16 with sparsity, 989 dense
 BY_HAND = {
-    "8.3": 13e9 * (2 + 2 + 4 + 4 + 4) / 1e9,  # ZeRO section 3.1: 16 bytes per parameter
-    "8.4": 6 * 1e9 * 20e9 / (0.4 * H100_PEAK) / 3600,
-    "8.6": 0.34 / 0.28,  # Hoffmann et al. (2022), section 3.3: alpha, beta
-    "8.7": 10.0,
-    "8.11": 10_000 ** (-126 / 128) * 4095,  # Su et al. (2021), eq. 15: theta_i, i = 63
-    "8.14": 1.5 / math.log(2),  # nats to bits
+    "9.3": 13e9 * (2 + 2 + 4 + 4 + 4) / 1e9,  # ZeRO section 3.1: 16 bytes per parameter
+    "9.4": 6 * 1e9 * 20e9 / (0.4 * H100_PEAK) / 3600,
+    "9.6": 0.34 / 0.28,  # Hoffmann et al. (2022), section 3.3: alpha, beta
+    "9.7": 10.0,
+    "9.11": 10_000 ** (-126 / 128) * 4095,  # Su et al. (2021), eq. 15: theta_i, i = 63
+    "9.14": 1.5 / math.log(2),  # nats to bits
 }
 
 
@@ -94,30 +94,30 @@ def test_the_pipeline_share_is_what_the_stages_report():
     kept_bytes = run_pipeline()[-1].bytes_kept
     share = 1 - kept_bytes / corpus_bytes
     assert 0.1 < share < 0.25
-    assert math.isclose(EXERCISES["8.13"].example_solution(), share, rel_tol=1e-9)
-    assert check("8.13", share).correct
+    assert math.isclose(EXERCISES["9.13"].example_solution(), share, rel_tol=1e-9)
+    assert check("9.13", share).correct
 
 
 @pytest.mark.parametrize(
     ("exercise_id", "slip", "named"),
     [
-        ("8.3", 13e9 * 2 / 1e9, "bf16 weights alone"),
-        ("8.3", 13e9 * 4 / 1e9, "fp32 weights alone"),
-        ("8.3", 13e9 * 12 / 1e9, "optimizer states alone"),
-        ("8.4", 6 * 1e9 * 20e9 / H100_PEAK / 3600, "divide by the MFU"),
-        ("8.4", 2 * 1e9 * 20e9 / (0.4 * H100_PEAK) / 3600, "forward pass only"),
-        ("8.4", 6 * 1e9 * 20e9 / (0.4 * H100_PEAK), "GPU-seconds"),
-        ("8.6", 0.28 / 0.34, "upside down"),
-        ("8.6", 1.0, "equal terms"),
-        ("8.7", 100**0.73, "Kaplan"),
-        ("8.7", 100.0, "data must grow too"),
-        ("8.11", 4095.0, "fastest pair"),
-        ("8.11", 4095 / 10_000, "theta_64"),
-        ("8.13", 100 * EXERCISES["8.13"].example_solution(), "percentage"),
-        ("8.14", 1.5 * math.log(2), "multiplied by ln 2"),
-        ("8.14", 1.5 / math.log(10), "base-10"),
-        ("8.14", 1.5, "still in nats"),
-        ("8.13", 1 - EXERCISES["8.13"].example_solution(), "kept, not removed"),
+        ("9.3", 13e9 * 2 / 1e9, "bf16 weights alone"),
+        ("9.3", 13e9 * 4 / 1e9, "fp32 weights alone"),
+        ("9.3", 13e9 * 12 / 1e9, "optimizer states alone"),
+        ("9.4", 6 * 1e9 * 20e9 / H100_PEAK / 3600, "divide by the MFU"),
+        ("9.4", 2 * 1e9 * 20e9 / (0.4 * H100_PEAK) / 3600, "forward pass only"),
+        ("9.4", 6 * 1e9 * 20e9 / (0.4 * H100_PEAK), "GPU-seconds"),
+        ("9.6", 0.28 / 0.34, "upside down"),
+        ("9.6", 1.0, "equal terms"),
+        ("9.7", 100**0.73, "Kaplan"),
+        ("9.7", 100.0, "data must grow too"),
+        ("9.11", 4095.0, "fastest pair"),
+        ("9.11", 4095 / 10_000, "theta_64"),
+        ("9.13", 100 * EXERCISES["9.13"].example_solution(), "percentage"),
+        ("9.14", 1.5 * math.log(2), "multiplied by ln 2"),
+        ("9.14", 1.5 / math.log(10), "base-10"),
+        ("9.14", 1.5, "still in nats"),
+        ("9.13", 1 - EXERCISES["9.13"].example_solution(), "kept, not removed"),
     ],
 )
 def test_typical_slips_are_named(exercise_id, slip, named):
@@ -129,24 +129,24 @@ def test_typical_slips_are_named(exercise_id, slip, named):
 
 
 def test_a_numeric_answer_of_the_wrong_type_is_explained():
-    assert "expected a number" in check("8.3", "208").message
-    assert "expected a number" in check("8.11", True).message
+    assert "expected a number" in check("9.3", "208").message
+    assert "expected a number" in check("9.11", True).message
 
 
 def test_badly_specified_questions_are_refused():
     common = dict(title="t", chapter=6, question="q?", explanation="because.", hint="h")
     options = {"a": "one", "b": "two"}
     with pytest.raises(ValueError, match="right"):
-        multiple_choice(id="8.99", options=options, right="c", why_not={"a": "x"}, **common)
+        multiple_choice(id="9.99", options=options, right="c", why_not={"a": "x"}, **common)
     with pytest.raises(ValueError, match="why_not"):
-        multiple_choice(id="8.99", options=options, right="a", why_not={}, **common)
+        multiple_choice(id="9.99", options=options, right="a", why_not={}, **common)
     with pytest.raises(ValueError, match="explanation"):
-        multiple_choice(id="8.99", options=options, right="a", why_not={"b": " "}, **common)
+        multiple_choice(id="9.99", options=options, right="a", why_not={"b": " "}, **common)
     with pytest.raises(ValueError, match="exercise_id"):
-        question_markdown("8.99")
-    assert "8.99" not in QUIZ and "8.99" not in all_exercises()
+        question_markdown("9.99")
+    assert "9.99" not in QUIZ and "9.99" not in all_exercises()
     with pytest.raises(ValueError, match="slips"):
-        numeric(id="8.99", answer=lambda: 1.0, slips={}, rel_tol=1e-3, unit="", **common)
+        numeric(id="9.99", answer=lambda: 1.0, slips={}, rel_tol=1e-3, unit="", **common)
 
 
 @pytest.mark.parametrize(

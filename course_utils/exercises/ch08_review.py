@@ -26,7 +26,7 @@ from course_utils.training import bits_per_character
 # --- chapter 0: how the course runs ----------------------------------------------------------
 
 multiple_choice(
-    id="8.1",
+    id="9.1",
     title="reproducing a run",
     chapter=0,
     question="You ran cells out of order, edited one near the top, and a number no longer "
@@ -58,7 +58,7 @@ _GPT3_MLP_SHARE = _GPT3_PARTS["mlp"] / sum(_GPT3_PARTS.values())
 _GPT3_EMBEDDING_SHARE = _GPT3_PARTS["token_embeddings"] / sum(_GPT3_PARTS.values())
 
 multiple_choice(
-    id="8.2",
+    id="9.2",
     title="where the parameters live",
     chapter=1,
     question="Which component holds most of GPT-3 175B's parameters?",
@@ -88,7 +88,7 @@ def _fine_tune_gb(bytes_per_parameter: float) -> float:
 
 
 numeric(
-    id="8.3",
+    id="9.3",
     title="memory to fine-tune a 13B model",
     chapter=1,
     question="You fine-tune all of a 13B-parameter model (N = 13·10⁹) with mixed-precision "
@@ -128,7 +128,7 @@ def _gpu_hours(flops: float, mfu: float = _MFU) -> float:
 
 
 numeric(
-    id="8.4",
+    id="9.4",
     title="GPU-hours for a compute-optimal 1B model",
     chapter=1,
     question="A 1B-parameter model is trained on 20B tokens (20 per parameter) on H100s "
@@ -157,7 +157,7 @@ numeric(
 _BUDGET = 1e23
 
 multiple_choice(
-    id="8.5",
+    id="9.5",
     title="the 20x rule and the law's own optimum",
     chapter=2,
     question="The seed splits every budget with 20 tokens per parameter. At C = 10²³ FLOPs, "
@@ -183,7 +183,7 @@ multiple_choice(
 )
 
 numeric(
-    id="8.6",
+    id="9.6",
     title="the two terms at the optimum",
     chapter=2,
     question="At the compute-optimal point of the `CHINCHILLA` law (alpha = 0.34, beta = 0.28), "
@@ -204,7 +204,7 @@ numeric(
 _GROWTH = 100.0
 
 numeric(
-    id="8.7",
+    id="9.7",
     title="how fast the model grows with compute",
     chapter=2,
     question="On the Chinchilla frontier N_opt grows as C^a with a = 0.5. By what factor "
@@ -224,7 +224,7 @@ numeric(
 )
 
 multiple_choice(
-    id="8.8",
+    id="9.8",
     title="how far a fitted law can be trusted",
     chapter=2,
     question="Chapter 2 fitted a law to 90 simulated runs of up to 3·10²¹ FLOPs and "
@@ -254,7 +254,7 @@ multiple_choice(
 # --- chapter 3: the architecture ---------------------------------------------------------------
 
 multiple_choice(
-    id="8.9",
+    id="9.9",
     title="what RMSNorm is for",
     chapter=3,
     question="Llama-style models normalise the input of every attention and MLP sub-layer with "
@@ -281,7 +281,7 @@ multiple_choice(
 )
 
 multiple_choice(
-    id="8.10",
+    id="9.10",
     title="what Shazeer (2020) showed about SwiGLU",
     chapter=3,
     question="The seed says SwiGLU gives 'better gradients'. What does the paper that "
@@ -314,7 +314,7 @@ def _slowest_angle(head_dim: int = _LLAMA2_HEAD_DIM) -> float:
 
 
 numeric(
-    id="8.11",
+    id="9.11",
     title="how far RoPE's slowest pair turns",
     chapter=3,
     question="Llama 2 uses rotary embeddings with head_dim = 128 and theta = 10,000 and was "
@@ -340,7 +340,7 @@ numeric(
 # --- chapter 4: data ---------------------------------------------------------------------------
 
 multiple_choice(
-    id="8.12",
+    id="9.12",
     title="why clean before deduplicating",
     chapter=4,
     question="In chapter 4, planted web mirrors looked only half to three quarters similar to "
@@ -374,7 +374,7 @@ def _share_removed() -> tuple[float, float]:
 
 
 numeric(
-    id="8.13",
+    id="9.13",
     title="what the data pipeline removed",
     chapter=4,
     question="What fraction of the course corpus's bytes does chapter 4's pipeline (line "
@@ -398,7 +398,7 @@ numeric(
 _LOSS_NATS = 1.5
 
 numeric(
-    id="8.14",
+    id="9.14",
     title="a loss in bits per character",
     chapter=5,
     question="A character-level model reaches a validation loss of 1.5 nats per character. "
@@ -421,7 +421,7 @@ numeric(
 )
 
 multiple_choice(
-    id="8.15",
+    id="9.15",
     title="reading a mini isoFLOP study",
     chapter=5,
     question="In a first attempt at chapter 5's mini isoFLOP study, the smallest model tried had "
@@ -449,7 +449,7 @@ multiple_choice(
 )
 
 multiple_choice(
-    id="8.16",
+    id="9.16",
     title="what a checkpoint must hold",
     chapter=5,
     question="Which checkpoint lets an interrupted training run continue exactly as if it had "
@@ -476,7 +476,7 @@ multiple_choice(
 )
 
 multiple_choice(
-    id="8.17",
+    id="9.17",
     title="what FSDP keeps",
     chapter=6,
     question="Training with ZeRO stage 3 (PyTorch's FSDP) on N GPUs, what does each GPU keep "
@@ -499,7 +499,7 @@ multiple_choice(
 )
 
 numeric(
-    id="8.18",
+    id="9.18",
     title="the bytes of an all-reduce",
     chapter=6,
     question="A 7-billion-parameter model is trained with plain data parallelism (DDP) on 8 GPUs; "
@@ -521,7 +521,7 @@ numeric(
 )
 
 multiple_choice(
-    id="8.19",
+    id="9.19",
     title="two ranks on a laptop",
     chapter=6,
     question="Chapter 6 trained the chapter-5 model on two gloo ranks on a two-core laptop. Why "
@@ -545,7 +545,7 @@ multiple_choice(
 )
 
 multiple_choice(
-    id="8.20",
+    id="9.20",
     title="what a mixture of experts makes bigger",
     chapter=7,
     question="Mixtral 8x7B is Mistral 7B with each MLP replaced by 8 experts, 2 used per token. "
@@ -570,7 +570,7 @@ multiple_choice(
 )
 
 numeric(
-    id="8.21",
+    id="9.21",
     title="the experts one token uses",
     chapter=7,
     question="Qwen3-30B-A3B has 48 layers of width 2048; each holds 128 SwiGLU experts 768 wide "
@@ -593,7 +593,7 @@ numeric(
 )
 
 multiple_choice(
-    id="8.22",
+    id="9.22",
     title="training a mixture of experts without the balancing loss",
     chapter=7,
     question="You train chapter 7's small MoE with aux_loss_weight=0. What does the heat map of "
