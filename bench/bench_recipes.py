@@ -154,7 +154,9 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print("per seed: baseline final loss (the target), best's steps and seconds to it, ratio")
     for run, steps, seconds, ratio in zip(base_runs, steps_to, seconds_to, ratios, strict=True):
-        print(f"  seed {run.seed}: {run.final_loss:.4f}  {steps:>6.0f}  {seconds:>7.1f}  {ratio:.3f}")
+        print(
+            f"  seed {run.seed}: {run.final_loss:.4f}  {steps:>6.0f}  {seconds:>7.1f}  {ratio:.3f}"
+        )
     print(f"ratio (median over {args.seeds} seeds): {median(ratios):.3f}  (target <= 0.5)")
     tokens_per_step = best.training.tokens_per_step
     flops_per_step = 3 * forward_flops_per_token(best.model, best.training.context_len)
