@@ -38,6 +38,7 @@ from scipy import stats
 from course_utils.checks import (
     instance_of,
     not_empty,
+    number_at_least,
     number_in_range,
     positive_int,
     positive_number,
@@ -459,11 +460,15 @@ def corpus_tokens() -> tuple[torch.Tensor, torch.Tensor, int]:
     return train, val, tokenizer.vocab_size
 
 
-def ablation_recipes(vocab_size: int, steps: int, options: Sequence[str] | None = None) -> list:
-    """nanoGPT's baseline and the baseline with each option alone, named after it (chapter 8)."""
-    from course_utils.recipes import RECIPE_OPTIONS, nanogpt_baseline, with_options
+def ablation_recipes(baseline: Any, options: Sequence[str] | None = None) -> list:
+    """``baseline`` and, for each option, the baseline with that option alone (chapter 8).
 
-    baseline = nanogpt_baseline(vocab_size, steps)
+    Each changed recipe is named after its option; ``options`` defaults to every one of
+    :data:`~course_utils.recipes.RECIPE_OPTIONS`.
+    """
+    from course_utils.recipes import RECIPE_OPTIONS, Recipe, with_options
+
+    instance_of("baseline", baseline, Recipe)
     names = list(RECIPE_OPTIONS) if options is None else list(options)
     return [baseline] + [
         dataclasses.replace(with_options(baseline, name), name=name) for name in names
@@ -520,3 +525,30 @@ def prediction_interval(values: Sequence[float], confidence: float = 0.95) -> tu
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * spread.std * math.sqrt(1 + 1 / n)
     mean = statistics.fmean(spread.values)
     return mean - half, mean + half
+
+
+def winners(
+    comparison: Comparison, baseline: str, max_slowdown: float = 1.1, confidence: float = 0.95
+) -> list[str]:
+    """The arms that beat ``baseline`` at the budget by the chapter's rule (chapter 8).
+
+    An arm wins when the paired interval of (its final loss − the baseline's) lies below 0
+    (:func:`paired_difference`) **and** its median per-seed ratio of seconds per step to the
+    baseline's is at most ``max_slowdown``: a lower loss per step bought with slower steps
+    does not save time.
+    """
+    instance_of("comparison", comparison, Comparison)
+    number_at_least("max_slowdown", max_slowdown, 1)
+    base_losses, base_times = (
+        comparison.final_losses(baseline),
+        comparison.seconds_per_step(baseline),
+    )
+    chosen = []
+    for arm in comparison.arms:
+        if arm == baseline:
+            continue
+        difference = paired_difference(base_losses, comparison.final_losses(arm), confidence)
+        slowdown = paired_difference(base_times, comparison.seconds_per_step(arm)).ratio
+        if difference.high < 0 and slowdown <= max_slowdown:
+            chosen.append(arm)
+    return chosen

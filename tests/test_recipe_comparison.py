@@ -20,6 +20,7 @@ from course_utils.recipe_comparison import (
     run_order,
     seed_spread,
     verdict,
+    winners,
 )
 from course_utils.training import Trainer, TrainingConfig
 
@@ -222,3 +223,24 @@ def test_seed_spread_and_band():
     assert mid == pytest.approx([3.0, 2.2])
     with pytest.raises(ValueError, match="arm must be one of"):
         Comparison(("a",), (0, 1), runs).runs_of("b")
+
+
+def synthetic(arm: str, losses, seconds_per_step) -> list[RunRecord]:
+    return [
+        RunRecord(arm, seed, (0, 100), (0.0, 100 * sps), (4.0, loss))
+        for seed, (loss, sps) in enumerate(zip(losses, seconds_per_step, strict=True))
+    ]
+
+
+def test_winners_need_a_measurable_gain_and_no_slower_steps():
+    runs = (
+        synthetic("base", [2.00, 2.10, 1.95], [0.010, 0.011, 0.010])
+        + synthetic("better", [1.90, 2.01, 1.84], [0.010, 0.011, 0.010])
+        + synthetic("noisy", [1.80, 2.30, 1.90], [0.010, 0.011, 0.010])
+        + synthetic("slower", [1.90, 2.01, 1.84], [0.015, 0.016, 0.015])
+    )
+    comparison = Comparison(("base", "better", "noisy", "slower"), (0, 1, 2), runs)
+    assert winners(comparison, "base") == ["better"]
+    assert winners(comparison, "base", max_slowdown=2.0) == ["better", "slower"]
+    with pytest.raises(ValueError, match="max_slowdown"):
+        winners(comparison, "base", max_slowdown=0.5)

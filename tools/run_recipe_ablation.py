@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         threads=args.threads,
     )
     train, val, vocab = corpus_tokens()
-    recipes = ablation_recipes(vocab, args.steps)
+    recipes = ablation_recipes(nanogpt_baseline(vocab, args.steps))
     baseline = recipes[0].name
     print(f"{len(recipes)} arms x {len(seeds)} seeds x {args.steps} steps", flush=True)
     single = compare_recipes(recipes, train, val, **settings)
