@@ -14,7 +14,9 @@ from course_utils.model import DecoderLM
 from course_utils.recipe_comparison import (
     Comparison,
     RunRecord,
+    ablation_row,
     compare,
+    load_ablation,
     loss_band,
     paired_difference,
     run_order,
@@ -244,3 +246,37 @@ def test_winners_need_a_measurable_gain_and_no_slower_steps():
     assert winners(comparison, "base", max_slowdown=2.0) == ["better", "slower"]
     with pytest.raises(ValueError, match="max_slowdown"):
         winners(comparison, "base", max_slowdown=0.5)
+
+
+# -- the stored ablation --------------------------------------------------------------------
+
+
+def test_the_stored_ablation_has_its_provenance_and_a_row_per_option():
+    from course_utils.recipes import RECIPE_OPTIONS
+
+    stored = load_ablation()
+    provenance = stored["provenance"]
+    for key in ("date", "cpu", "torch", "threads", "seeds", "steps", "command"):
+        assert provenance[key] not in ("", None, [])
+    assert set(RECIPE_OPTIONS) | {"nanogpt_baseline"} <= set(stored["arms"])
+    for name, row in stored["arms"].items():
+        assert len(row["val_loss"]) == len(provenance["seeds"])
+        low, high = row["prediction_interval_95"]
+        assert low < row["median_val_loss"] < high
+        if name != "nanogpt_baseline":
+            vs = row["vs_baseline"]
+            assert vs["measurable"] == (vs["interval_95"][1] < 0 or vs["interval_95"][0] > 0)
+    assert all(name in stored["arms"] for name in stored["winners"])
+
+
+def test_one_row_of_the_stored_ablation_reruns_inside_its_interval():
+    stored = load_ablation()
+    option, seed = "higher_lr", stored["provenance"]["seeds"][0]
+    row = stored["arms"][option]
+    loss = ablation_row(option, seed, stored)
+    low, high = row["prediction_interval_95"]
+    assert low <= loss <= high
+    # The same seed repeats its stored run (to float noise between CPUs' kernels).
+    assert loss == pytest.approx(row["val_loss"][0], abs=0.02)
+    with pytest.raises(ValueError, match="option must be one of"):
+        ablation_row("bigger_model", 0, stored)
