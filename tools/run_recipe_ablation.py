@@ -40,8 +40,9 @@ from course_utils.recipe_comparison import (
     paired_difference,
     prediction_interval,
     verdict,
+    winners,
 )
-from course_utils.recipes import RECIPE_OPTIONS, nanogpt_baseline, with_options
+from course_utils.recipes import nanogpt_baseline, with_options
 
 
 def cpu_model() -> str:
@@ -106,25 +107,18 @@ def main(argv: list[str] | None = None) -> None:
     arms = {arm: summarise(single, arm, baseline) for arm in single.arms}
     for name, recipe in zip(single.arms, recipes, strict=True):
         arms[name]["options"] = list(recipe.options)
-    winners = [
-        name
-        for name in RECIPE_OPTIONS
-        if name in arms
-        and arms[name]["vs_baseline"]["measurable"]
-        and arms[name]["vs_baseline"]["mean_difference"] < 0
-        and arms[name]["vs_baseline"]["time_per_step_ratio"] <= args.max_slowdown
-    ]
-    print(f"winners: {winners}", flush=True)
-    if winners:
+    chosen = winners(single, baseline, args.max_slowdown)
+    print(f"winners: {chosen}", flush=True)
+    if chosen:
         combined = dataclasses.replace(
-            with_options(nanogpt_baseline(vocab, args.steps), *winners), name="winners_combined"
+            with_options(nanogpt_baseline(vocab, args.steps), *chosen), name="winners_combined"
         )
         second = compare_recipes([combined], train, val, **settings)
         merged = Comparison(
             single.arms + second.arms, seeds, single.runs + second.runs
         )  # paired with the same seeds' baseline runs of the first phase
         arms["winners_combined"] = summarise(merged, "winners_combined", baseline)
-        arms["winners_combined"]["options"] = winners
+        arms["winners_combined"]["options"] = chosen
     for name, entry in arms.items():
         print(f"{name:<24} {entry['median_val_loss']:.4f}  {entry.get('vs_baseline', {})}")
     stored = {
@@ -148,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
         f"lies below 0 and its median time per step is at most {args.max_slowdown} x the "
         "baseline's",
         "arms": arms,
-        "winners": winners,
+        "winners": chosen,
     }
     args.output.write_text(json.dumps(stored, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.output}")
