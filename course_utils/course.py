@@ -57,6 +57,7 @@ CHAPTERS: tuple[Chapter, ...] = (
         75,
         trains=True,
     ),
+    Chapter(8, "08_training_recipes.ipynb", "Training recipes", 90, trains=True),
     Chapter(9, "09_review.ipynb", "Review: the key takeaways, corrected, and a quiz", 60),
 )
 

@@ -1,0 +1,152 @@
+"""Run the full recipe ablation and store it in course_utils/data/recipe_ablation.json (chapter 8).
+
+Every arm trains nanoGPT's baseline recipe (``nanogpt_baseline``) with a schedule of ``--steps``
+steps on chapter 4's corpus (one token per character, last 10% held out): the baseline, the
+baseline with each of ``RECIPE_OPTIONS`` alone, and then the winners combined. All arms of a
+phase alternate in one process, seed-major with the order rotated per seed
+(``course_utils.recipe_comparison.compare``), at ``--threads`` threads.
+
+The primary result is machine-independent: the validation loss after ``--steps`` steps, on the
+same held-out windows for every arm. Seconds per step are stored too (hardware-dependent: shown,
+not tested). An option *wins* when the paired 95% t-interval of its loss minus the baseline's
+lies below zero **and** its median seconds per step are at most ``--max-slowdown`` times the
+baseline's (a lower loss per step that costs more time per step does not buy time). The
+combined arm applies the winners in ``RECIPE_OPTIONS`` order and is compared with the same
+seeds' baseline runs.
+
+    python tools/run_recipe_ablation.py            # about 12 minutes of CPU at 1 thread
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import platform
+import shlex
+import statistics
+import sys
+from pathlib import Path
+
+import torch
+
+from course_utils.recipe_comparison import (
+    ABLATION,
+    Comparison,
+    ablation_recipes,
+    compare_recipes,
+    corpus_tokens,
+    paired_difference,
+    prediction_interval,
+    verdict,
+    winners,
+)
+from course_utils.recipes import nanogpt_baseline, with_options
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux: /proc/cpuinfo), else what ``platform`` knows."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def summarise(result: Comparison, arm: str, baseline: str) -> dict:
+    losses = result.final_losses(arm)
+    entry = {
+        "seeds": list(result.seeds),
+        "val_loss": [round(x, 5) for x in losses],
+        "median_val_loss": round(statistics.median(losses), 5),
+        "prediction_interval_95": [round(x, 5) for x in prediction_interval(losses)],
+        "seconds_per_step": [round(x, 5) for x in result.seconds_per_step(arm)],
+    }
+    if arm != baseline:
+        difference = paired_difference(result.final_losses(baseline), losses)
+        slowdown = statistics.median(
+            new / old
+            for old, new in zip(
+                result.seconds_per_step(baseline), result.seconds_per_step(arm), strict=True
+            )
+        )
+        entry["vs_baseline"] = {
+            "mean_difference": round(difference.mean, 5),
+            "interval_95": [round(difference.low, 5), round(difference.high, 5)],
+            "measurable": difference.measurable,
+            "verdict": verdict(difference, baseline, arm, unit="nats"),
+            "time_per_step_ratio": round(slowdown, 3),
+        }
+    return entry
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--eval-windows", type=int, default=200)
+    parser.add_argument("--max-slowdown", type=float, default=1.1)
+    parser.add_argument("--output", type=Path, default=ABLATION)
+    args = parser.parse_args(argv)
+    seeds = tuple(range(args.seeds))
+    settings = dict(
+        seeds=seeds,
+        steps=args.steps,
+        eval_every=args.steps,
+        eval_windows=args.eval_windows,
+        threads=args.threads,
+    )
+    train, val, vocab = corpus_tokens()
+    recipes = ablation_recipes(nanogpt_baseline(vocab, args.steps))
+    baseline = recipes[0].name
+    print(f"{len(recipes)} arms x {len(seeds)} seeds x {args.steps} steps", flush=True)
+    single = compare_recipes(recipes, train, val, **settings)
+    arms = {arm: summarise(single, arm, baseline) for arm in single.arms}
+    for name, recipe in zip(single.arms, recipes, strict=True):
+        arms[name]["options"] = list(recipe.options)
+    chosen = winners(single, baseline, args.max_slowdown)
+    print(f"winners: {chosen}", flush=True)
+    if chosen:
+        combined = dataclasses.replace(
+            with_options(nanogpt_baseline(vocab, args.steps), *chosen), name="winners_combined"
+        )
+        second = compare_recipes([combined], train, val, **settings)
+        merged = Comparison(
+            single.arms + second.arms, seeds, single.runs + second.runs
+        )  # paired with the same seeds' baseline runs of the first phase
+        arms["winners_combined"] = summarise(merged, "winners_combined", baseline)
+        arms["winners_combined"]["options"] = chosen
+    for name, entry in arms.items():
+        print(f"{name:<24} {entry['median_val_loss']:.4f}  {entry.get('vs_baseline', {})}")
+    stored = {
+        "provenance": {
+            "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "cpu": cpu_model(),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "threads": args.threads,
+            "seeds": list(seeds),
+            "steps": args.steps,
+            "eval_windows": args.eval_windows,
+            "data": "chapter 4's corpus (training_text()), one token per character, "
+            "last 10% held out",
+            "command": "python tools/run_recipe_ablation.py "
+            + shlex.join(argv if argv is not None else sys.argv[1:]),
+            "note": f"{args.steps} steps (not nanoGPT's 2,000) to keep the ablation near 12 "
+            "minutes of CPU; the schedule is as long as the run. Losses in nats per character.",
+        },
+        "rule": f"an option wins when the paired 95% t-interval of (its loss - the baseline's) "
+        f"lies below 0 and its median time per step is at most {args.max_slowdown} x the "
+        "baseline's",
+        "arms": arms,
+        "winners": chosen,
+    }
+    args.output.write_text(json.dumps(stored, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
