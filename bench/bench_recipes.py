@@ -13,9 +13,10 @@ reported as the median over the seeds (target ≤ 0.5). Evaluation time is exclu
 training seconds; the best recipe is evaluated every ``--eval-every`` steps (so its time to
 target is known to that many steps), the baseline every 250 steps and after its last step.
 
-Also printed: seconds per step, steps to target, peak memory (growth of the resident set size,
-``resource.getrusage(RUSAGE_SELF).ru_maxrss``, of a fresh child process over 50 training steps
-of each recipe: the process's high-water mark, allocator caches included), and the best
+Also printed: seconds per step, steps to target, peak memory (a fresh child process per recipe
+builds its trainer, resets its peak resident set through ``/proc/self/clear_refs``, trains 50
+steps and reads ``VmHWM``: the peak while training, and its growth over the set before training,
+allocator caches included; Linux), and the best
 recipe's model FLOP utilisation: 3 × chapter 1's forward FLOPs per token × tokens per second,
 against this CPU's single-thread fp32 matrix-multiply peak, measured here (the fastest of
 several 1024 × 1024 ``torch.mm``).
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import resource
 import statistics
 import sys
 import time
@@ -59,27 +59,39 @@ def matmul_peak(size: int = 1024, repeats: int = 10) -> float:
     return 2 * size**3 / best
 
 
-def _rss_growth(recipe, train_ids, val_ids, steps, queue) -> None:
+def _status_kib(field: str) -> int:
+    """A field of /proc/self/status (VmRSS, VmHWM) in KiB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def _training_memory(recipe, train_ids, val_ids, steps, queue) -> None:
     torch.set_num_threads(1)
     train_ids, val_ids = torch.from_numpy(train_ids), torch.from_numpy(val_ids)
     trainer = recipe_trainer(recipe, train_ids, val_ids, seed=0, device="cpu")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = _status_kib("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
     for _ in range(min(steps, recipe.training.steps)):
         trainer.train_step()
-    queue.put(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)  # KiB on Linux
+    peak = _status_kib("VmHWM")
+    queue.put((peak, peak - before))
 
 
-def peak_memory_mib(recipe, train_ids, val_ids, steps: int = 50) -> float:
-    """Growth of a fresh process's peak resident set over ``steps`` training steps, in MiB."""
+def peak_memory_mib(recipe, train_ids, val_ids, steps: int = 50) -> tuple[float, float]:
+    """Peak resident set of a fresh process while it trains ``steps`` steps, and its growth over
+    the set before training (model, optimizer and data built), both in MiB (Linux)."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     data = (train_ids.numpy(), val_ids.numpy())  # plain arrays pickle to a child simply
-    child = context.Process(target=_rss_growth, args=(recipe, *data, steps, queue))
+    child = context.Process(target=_training_memory, args=(recipe, *data, steps, queue))
     child.start()
     child.join(timeout=600)
     if child.exitcode != 0:
         raise RuntimeError(f"the memory probe for {recipe.name} failed (exit {child.exitcode})")
-    return queue.get(timeout=10) / 1024
+    peak, growth = queue.get(timeout=10)
+    return peak / 1024, growth / 1024
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -87,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, required=True, help="Tiny Shakespeare input.txt")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=2000, help="the baseline's steps")
-    parser.add_argument("--best-steps", type=int, default=900, help="the best recipe's schedule")
+    parser.add_argument("--best-steps", type=int, default=500, help="the best recipe's schedule")
     parser.add_argument("--eval-every", type=int, default=25)
     parser.add_argument(
         "--options",
@@ -136,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"order of the runs: {', '.join(f'{arm}/{seed}' for arm, seed in result.order)}")
     header = (
         f"{'recipe':<18} {'s/step':>8} {'steps':>6} {'final val':>10} {'steps to tgt':>12} "
-        f"{'s to tgt':>9} {'peak RSS MiB':>12}"
+        f"{'s to tgt':>9} {'peak RSS MiB':>12} {'+training':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -144,12 +156,14 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"{baseline.name:<18} {median(result.seconds_per_step(baseline.name)):>8.4f} "
         f"{args.steps:>6} {median(result.final_losses(baseline.name)):>10.4f} "
-        f"{args.steps:>12} {median(base_seconds):>9.1f} {memory[baseline.name]:>12.1f}"
+        f"{args.steps:>12} {median(base_seconds):>9.1f} {memory[baseline.name][0]:>12.1f} "
+        f"{memory[baseline.name][1]:>9.1f}"
     )
     print(
         f"{best.name:<18} {median(result.seconds_per_step(best.name)):>8.4f} "
         f"{best.training.steps:>6} {median(result.final_losses(best.name)):>10.4f} "
-        f"{median(steps_to):>12.0f} {median(seconds_to):>9.1f} {memory[best.name]:>12.1f}"
+        f"{median(steps_to):>12.0f} {median(seconds_to):>9.1f} {memory[best.name][0]:>12.1f} "
+        f"{memory[best.name][1]:>9.1f}"
     )
     print()
     print("per seed: baseline final loss (the target), best's steps and seconds to it, ratio")
@@ -164,7 +178,8 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"best recipe: {flops_per_step * tokens_per_step / 1e9:.2f} GFLOP per step "
         f"(3 x forward FLOPs per token x {tokens_per_step} tokens), {achieved / 1e9:.2f} GFLOP/s; "
-        f"1-thread fp32 matmul peak {peak / 1e9:.1f} GFLOP/s; MFU {achieved / peak:.1%}"
+        f"1-thread fp32 matmul peak {peak / 1e9:.1f} GFLOP/s; MFU {achieved / peak:.1%} "
+        "(model FLOPs only: Muon's Newton-Schulz work is not counted)"
     )
     print(f"torch {torch.__version__}, python {sys.version.split()[0]}")
 

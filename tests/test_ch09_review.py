@@ -25,7 +25,7 @@ EVERY_OPTION = [(q.id, letter) for q in MULTIPLE_CHOICE for letter in q.options]
 
 def test_the_quiz_covers_every_chapter_it_reviews():
     assert set(QUIZ) == {i for i in EXERCISES if i.startswith("9.")}
-    assert {q.chapter for q in QUIZ.values()} == {0, 1, 2, 3, 4, 5, 6, 7}
+    assert {q.chapter for q in QUIZ.values()} == {0, 1, 2, 3, 4, 5, 6, 7, 8}
     assert len(MULTIPLE_CHOICE) >= 5 and len(NUMERIC) >= 5
 
 
@@ -78,6 +78,7 @@ BY_HAND = {
     "9.7": 10.0,
     "9.11": 10_000 ** (-126 / 128) * 4095,  # Su et al. (2021), eq. 15: theta_i, i = 63
     "9.14": 1.5 / math.log(2),  # nats to bits
+    "9.25": 5 * 128 / (16 * 1024),  # Jordan (2024): T·m/B for a square matrix
 }
 
 

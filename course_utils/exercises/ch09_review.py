@@ -608,3 +608,75 @@ multiple_choice(
     "(Fedus et al. 2022, eq. 4) keeps the shares near 1/E.",
     hint="what rewards an expert that receives many tokens, and what penalises it?",
 )
+
+multiple_choice(
+    id="9.23",
+    title="fewer steps, slower steps",
+    chapter=8,
+    question="Recipe B reaches the target loss in 40% fewer steps than recipe A, but each of its "
+    "steps takes 1.5 times as long. Compared with A, B's time to the target is:",
+    options={
+        "a": "40% shorter, as its training curve plotted against steps shows;",
+        "b": "10% shorter: 0.6 of the steps at 1.5 times the seconds each;",
+        "c": "50% longer, since every one of its steps costs 1.5 times more;",
+        "d": "the same: fewer steps and slower steps cancel each other out;",
+    },
+    right="b",
+    why_not={
+        "a": "steps are not what the learner pays: each of B's steps takes 1.5 times as long.",
+        "c": "B also takes fewer steps: 0.6 of them.",
+        "d": "0.6 x 1.5 = 0.9, not 1: they do not cancel.",
+    },
+    explanation="0.6 x 1.5 = 0.9 of A's time: a 10% saving, far from the 40% the steps suggest. "
+    "Chapter 8 judges recipes by seconds to a target, with steps beside them.",
+    hint="time to target = steps to target x seconds per step.",
+)
+
+multiple_choice(
+    id="9.24",
+    title="a gain inside the noise",
+    chapter=8,
+    question="Over 3 paired seeds, the 95% t-interval of (new recipe - baseline) validation loss "
+    "is [-0.021, +0.006] nats; the median difference is -0.009. What does chapter 8 conclude?",
+    options={
+        "a": "the new recipe is better: its median difference is below 0;",
+        "b": "the new recipe is worse: the interval reaches above zero;",
+        "c": "no measurable difference: the interval contains zero;",
+        "d": "better by 0.009 nats, with 95% confidence in that gain;",
+    },
+    right="c",
+    why_not={
+        "a": "the median alone ignores the seed-to-seed spread: with 3 seeds, a difference of "
+        "this size is within what chance produces.",
+        "b": "the interval also reaches below zero: the data support neither direction.",
+        "d": "a 95% interval that contains 0 gives no confidence in any gain.",
+    },
+    explanation="the verdict follows the paired interval: it contains 0, so the seeds do not "
+    "support a difference either way (more seeds would narrow it).",
+    hint="which numbers does the harness's verdict look at: the median, or the interval?",
+)
+
+numeric(
+    id="9.25",
+    title="Muon's overhead at a big batch",
+    chapter=8,
+    question="Muon's T = 5 Newton-Schulz iterations add about T·m/B to the training FLOPs of a "
+    "square m x m weight matrix, for B tokens a step. For m = 128 at 16 x 1,024 = 16,384 "
+    "tokens a step, what fraction is that?",
+    answer=lambda: 5 * 128 / 16_384,
+    slips={
+        "that is nanoGPT's 768-token batch; this one has 16,384 tokens a step.": (
+            lambda: 5 * 128 / 768
+        ),
+        "that is one iteration; Muon runs T = 5 of them.": lambda: 128 / 16_384,
+        "T·m/B is already the fraction; do not multiply by 100 (that is a percentage).": (
+            lambda: 100 * 5 * 128 / 16_384
+        ),
+    },
+    rel_tol=0.02,
+    unit="",
+    explanation="5 x 128 / 16,384 = 0.039, about 4%, against 83% at 768 tokens: Muon's cost "
+    "shrinks as the batch grows, which is why the speedruns' half-million-token batches pay "
+    "almost nothing for it.",
+    hint="put T = 5, m = 128 and B = 16,384 into T·m/B.",
+)
