@@ -161,7 +161,8 @@ multiple_choice(
     title="the 20x rule and the law's own optimum",
     chapter=2,
     question="The starter text splits every budget with 20 tokens per parameter. "
-    "At C = 10²³ FLOPs, what does the `CHINCHILLA` law, with the constants Hoffmann et al. printed, call optimal?",
+    "At C = 10²³ FLOPs, what does the `CHINCHILLA` law, with the constants Hoffmann et al. "
+    "printed, call optimal?",
     options={
         "a": "exactly 20 tokens per parameter: the 20x rule was derived from this very law;",
         "b": "about 2 tokens per parameter, the ratio GPT-3 was trained at;",
