@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from course_utils.checkpoints import load_checkpoint
-from course_utils.recipes import best_recipe, nanogpt_baseline
+from course_utils.recipes import BEST_RECIPE_OPTIONS, best_recipe, nanogpt_baseline, with_options
 from course_utils.train_cli import CHAPTER5_RUN, main, parse_args
 from course_utils.training import TrainingConfig
 
@@ -49,7 +51,9 @@ def test_the_best_recipe_trains_from_the_command_line(tmp_path):
     assert main([str(text), *flags, "--d-model", "32", "--n-heads", "2", "--out", str(out)]) == 0
     checkpoint = load_checkpoint(out)
     best = best_recipe(checkpoint.tokenizer.vocab_size, steps=3)
-    shape = best.model.replace(d_model=32, n_heads=2)
+    baseline = nanogpt_baseline(checkpoint.tokenizer.vocab_size, steps=3)
+    narrow = dataclasses.replace(baseline, model=baseline.model.replace(d_model=32, n_heads=2))
+    shape = with_options(narrow, *BEST_RECIPE_OPTIONS).model
     assert checkpoint.config == shape  # the recipe's block at the width asked for
     training = TrainingConfig.from_dict(checkpoint.trainer_state["config"])
     assert training.schedule == best.training.schedule
