@@ -139,6 +139,20 @@ class EnvironmentReport:
         return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), else what ``platform`` knows.
+
+    Recorded with every stored measurement (chapters 5 and 8): the course model's provenance,
+    the recipe ablation.
+    """
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
 def environment_report() -> EnvironmentReport:
     """Collect versions, thread counts and the device the course will use (chapter 0)."""
     device = best_device()

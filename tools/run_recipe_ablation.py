@@ -31,6 +31,7 @@ from pathlib import Path
 
 import torch
 
+from course_utils.environment import cpu_name
 from course_utils.recipe_comparison import (
     ABLATION,
     Comparison,
@@ -43,16 +44,6 @@ from course_utils.recipe_comparison import (
     winners,
 )
 from course_utils.recipes import nanogpt_baseline, with_options
-
-
-def cpu_model() -> str:
-    """The CPU's model name (Linux: /proc/cpuinfo), else what ``platform`` knows."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def summarise(result: Comparison, arm: str, baseline: str) -> dict:
@@ -124,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     stored = {
         "provenance": {
             "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "cpu": cpu_model(),
+            "cpu": cpu_name(),
             "torch": torch.__version__,
             "python": platform.python_version(),
             "threads": args.threads,

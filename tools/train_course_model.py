@@ -24,7 +24,6 @@ import json
 import platform
 import sys
 import time
-from pathlib import Path
 
 import torch
 
@@ -38,19 +37,10 @@ from course_utils.course_model import (
     train_course_model,
     validation_loss,
 )
+from course_utils.environment import cpu_name
 from course_utils.parameters import estimate_parameters
 
 FIRST_LOSSES = 20  # training losses recorded step by step, for the reproduction test
-
-
-def cpu_name() -> str:
-    """The CPU's model name (from /proc/cpuinfo on Linux), else what ``platform`` knows."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:
