@@ -27,8 +27,8 @@ if "sitecustomize" not in sys.modules or not hasattr(sys.modules["sitecustomize"
 
 
 # nbval waits at most 5 s for each output message once a cell has finished. On a loaded
-# two-core machine (the kernel-path variants run two notebooks at a time, each sharing chapter
-# 5's study between two worker processes) the kernel's messages can lag longer than that.
+# two-core machine (chapter 5 shares its study between two worker processes, and the kernel-path
+# variant gives each kernel two threads) the kernel's messages can lag longer than that.
 _new_cell = nbval.plugin.IPyNbCell.__init__
 
 
