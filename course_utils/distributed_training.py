@@ -100,6 +100,12 @@ class DistributedTrainer(Trainer):
                 "parallel='fsdp' needs torch.distributed.fsdp.fully_shard (PyTorch 2.6+)"
             )
         config = TrainingConfig() if config is None else config
+        if isinstance(config, TrainingConfig) and config.optimizer == "muon":
+            raise ValueError(
+                "optimizer='muon' trains in one process (Trainer): under parallel='fsdp' each "
+                "rank holds 1/N of every matrix, and Newton-Schulz needs the whole one; under "
+                "'ddp' checkpoints gather one optimizer, and Muon runs beside AdamW"
+            )
         self.rank, self.world_size = dist.get_rank(), dist.get_world_size()
         if isinstance(config, TrainingConfig) and config.batch_size % self.world_size:
             raise ValueError(

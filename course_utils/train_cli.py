@@ -215,11 +215,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             torch.manual_seed(args.seed)  # the same initial weights on every rank
             model = DecoderLM(shape)
         train_ids, val_ids = split_tokens(tokenizer.encode(text), validation_fraction=0.1)
-        if distributed and config.optimizer == "muon":
-            raise ValueError(
-                "the Muon optimizer trains in one process here: its checkpoints hold two "
-                "optimizers, which the sharded checkpoint code does not gather"
-            )
         if distributed:
             trainer = DistributedTrainer(
                 model, train_ids, val_ids, config, device, parallel=args.parallel

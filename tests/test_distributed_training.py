@@ -8,12 +8,15 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
+import torch.distributed as dist
 
 from course_utils.checkpoints import load_checkpoint, resume_trainer
+from course_utils.config import ModelConfig
 from course_utils.distributed import loopback_interface, run_on_ranks
 from course_utils.distributed_training import (
     DistributedTrainer,
@@ -22,8 +25,9 @@ from course_utils.distributed_training import (
     train_in_one_process,
     train_on_rank,
 )
+from course_utils.model import DecoderLM
 from course_utils.tokenizer import CharTokenizer
-from course_utils.training import split_tokens
+from course_utils.training import TrainingConfig, split_tokens
 from tests.test_distributed import rank_processes
 
 TEXT = "the quick brown fox jumps over the lazy dog. a stitch in time saves nine. " * 60
@@ -95,6 +99,30 @@ def test_the_trainer_refuses_to_run_without_a_process_group():
     tokenizer = CharTokenizer.train(TEXT)
     with pytest.raises(ValueError, match="initialised process group"):
         DistributedTrainer(None, tokenizer.encode(TEXT), tokenizer.encode(TEXT))
+
+
+@pytest.fixture
+def one_rank_group(tmp_path, monkeypatch):
+    """A process group of this process alone (gloo, on loopback), taken down afterwards."""
+    if loopback_interface() is not None:
+        monkeypatch.setenv("GLOO_SOCKET_IFNAME", loopback_interface())
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'init'}", rank=0, world_size=1)
+    yield
+    dist.destroy_process_group()
+
+
+@pytest.mark.parametrize("parallel", ["ddp", "fsdp"])
+def test_the_trainer_refuses_muon_which_needs_whole_matrices_and_one_optimizer(
+    one_rank_group, parallel
+):
+    tokenizer = CharTokenizer.train(TEXT)
+    ids = tokenizer.encode(TEXT)
+    shape = ModelConfig(vocab_size=tokenizer.vocab_size, d_model=16, n_layers=1, n_heads=2)
+    model = DecoderLM(shape)
+    config = TrainingConfig(steps=2, batch_size=2, context_len=16, optimizer="muon")
+    with pytest.raises(ValueError, match="optimizer='muon' trains in one process"):
+        DistributedTrainer(model, ids, ids, config, parallel=parallel)
+    assert DistributedTrainer(model, ids, ids, replace(config, optimizer="adamw")).world_size == 1
 
 
 def test_backends():
