@@ -271,13 +271,16 @@ def with_options(recipe: Recipe, *names: str) -> Recipe:
 #: The options of :func:`best_recipe`, in order, chosen by the harness in two stages.
 #: 1. The stored ablation (course_utils/data/recipe_ablation.json, tools/run_recipe_ablation.py:
 #:    4 seeds, 200 steps) found five options whose paired 95% interval of loss at equal steps
-#:    lies below 0: llama_block, muon, relu2_mlp, higher_lr and wsd_schedule. Its times per step
-#:    were measured on a loaded machine and are too noisy to rank them by time.
-#: 2. Combinations of those, each run by :func:`~course_utils.recipe_comparison.compare_recipes`
+#:    lies below 0: llama_block, muon, relu2_mlp, higher_lr and wsd_schedule. Its time rule
+#:    keeps the last three; the Llama block's steps are measurably slower (about 1.3 x), and
+#:    Muon's (about 1.7 x), so whether their lower loss per step buys time only a race can tell.
+#: 2. Combinations of the five, each run by :func:`~course_utils.recipe_comparison.compare_recipes`
 #:    to nanoGPT's final loss on Tiny Shakespeare (1 thread, seed 0): the Llama block with Muon
-#:    and warm-up-stable-decay over 500 steps got there soonest (about 57 s; with the higher
-#:    learning rate instead of Muon over 900 steps, about 79 s; ReLU² in the Llama block was
-#:    slower to the target). bench/bench_recipes.py measures it against the baseline with 3 seeds.
+#:    and warm-up-stable-decay over 500 steps got there soonest, at step 450. The time rule's
+#:    three together needed 1,000 steps (a third more time, in the same process); with the
+#:    higher learning rate instead of Muon in the Llama block, about 875; ReLU² in the Llama
+#:    block did not help. bench/bench_recipes.py measures the choice against the baseline with
+#:    3 seeds.
 BEST_RECIPE_OPTIONS: tuple[str, ...] = ("llama_block", "muon", "wsd_schedule")
 
 
