@@ -282,6 +282,15 @@ def test_the_stored_ablation_has_its_provenance_and_a_row_per_option():
             vs = row["vs_baseline"]
             assert vs["measurable"] == (vs["interval_95"][1] < 0 or vs["interval_95"][0] > 0)
     assert all(name in stored["arms"] for name in stored["winners"])
+    # The stored winners are the rule applied to the stored intervals (loss and time).
+    options = [name for name in RECIPE_OPTIONS if name in stored["arms"]]
+    assert stored["winners"] == [
+        name
+        for name in options
+        if stored["arms"][name]["vs_baseline"]["interval_95"][1] < 0
+        and stored["arms"][name]["vs_baseline"]["time_per_step_interval_95"][0] <= 1.1
+    ]
+    assert stored["arms"]["winners_combined"]["options"] == stored["winners"]
 
 
 def test_one_row_of_the_stored_ablation_reruns_inside_its_interval():
